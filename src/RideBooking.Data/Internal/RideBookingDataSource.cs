@@ -1,0 +1,46 @@
+using Microsoft.Extensions.Options;
+using MySqlConnector;
+
+namespace RideBooking.Data.Internal;
+
+/// <summary>The one place that opens connections to the database.</summary>
+internal sealed class RideBookingDataSource : IAsyncDisposable, IDisposable
+{
+    private readonly MySqlDataSource _dataSource;
+
+    public RideBookingDataSource(IOptions<RideBookingOptions> options)
+        : this(options.Value.ConnectionString ?? throw new InvalidOperationException("RideBookingOptions.ConnectionString is not set."))
+    {
+    }
+
+    public RideBookingDataSource(string connectionString)
+    {
+        var builder = new MySqlConnectionStringBuilder(connectionString)
+        {
+            // The library's batches keep intermediate results in session variables (@rb_*).
+            AllowUserVariables = true,
+            // Times are stored in UTC; read them back as UTC.
+            DateTimeKind = MySqlDateTimeKind.Utc,
+        };
+        _dataSource = new MySqlDataSourceBuilder(builder.ConnectionString).Build();
+    }
+
+    public async ValueTask<MySqlConnection> OpenConnectionAsync(CancellationToken ct)
+    {
+        var connection = _dataSource.CreateConnection();
+        try
+        {
+            await connection.OpenAsync(ct).ConfigureAwait(false);
+            return connection;
+        }
+        catch
+        {
+            await connection.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    public ValueTask DisposeAsync() => _dataSource.DisposeAsync();
+
+    public void Dispose() => _dataSource.Dispose();
+}

@@ -1,0 +1,83 @@
+using Dapper;
+using MySqlConnector;
+
+namespace RideBooking.Data.Internal;
+
+internal sealed class RideRepository(RideBookingDataSource dataSource) : IRideRepository
+{
+    internal const int MaxLatestLimit = 100;
+    internal const int MaxTop = 1000;
+
+    internal const string RideColumns = "id AS Id, user_id AS UserId, driver_id AS DriverId, status AS Status, fare AS Fare, created_at AS CreatedAt, updated_at AS UpdatedAt";
+
+    internal const string RideById = $"SELECT {RideColumns} FROM rides WHERE id = @Id";
+
+    /// <summary>Reads ix_rides_user_created (user_id, created_at DESC, id DESC) in index order: no filesort.</summary>
+    internal const string LatestRidesForUser = $"""
+        SELECT {RideColumns}
+        FROM rides WHERE user_id = @UserId
+        ORDER BY created_at DESC, id DESC
+        LIMIT @Limit
+        """;
+
+    /// <summary>Reads the rollup by primary key; rides are not touched.</summary>
+    internal const string EarningsPerDriver = """
+        SELECT driver_id AS DriverId, total_earnings AS TotalEarnings
+        FROM driver_earnings
+        ORDER BY driver_id
+        """;
+
+    /// <summary>
+    /// RANK() over the rollup, restricted to drivers earning at least as much as the driver in place
+    /// <c>top</c>: every driver ranked <c>top</c> or better, ties included, read from the top of
+    /// ix_driver_earnings_total. The ranks equal those over all drivers because everyone who earns
+    /// more is inside the range.
+    /// </summary>
+    internal const string TopDriversByEarnings = """
+        SELECT DriverId, Earnings, `Rank` FROM (
+          SELECT driver_id AS DriverId, total_earnings AS Earnings,
+                 CAST(RANK() OVER (ORDER BY total_earnings DESC) AS SIGNED) AS `Rank`
+          FROM driver_earnings
+          WHERE total_earnings >= COALESCE(
+            (SELECT e.total_earnings FROM driver_earnings e ORDER BY e.total_earnings DESC LIMIT 1 OFFSET @Skip), 0)
+        ) ranked
+        WHERE `Rank` <= @Top
+        ORDER BY `Rank`, DriverId
+        """;
+
+    public async Task<Ride?> GetAsync(long rideId, CancellationToken ct = default)
+    {
+        var connection = await dataSource.OpenConnectionAsync(ct).ConfigureAwait(false);
+        await using var connectionScope = connection.ConfigureAwait(false);
+        return await GetAsync(connection, null, rideId, ct).ConfigureAwait(false);
+    }
+
+    public async Task<IReadOnlyList<Ride>> GetLatestForUserAsync(long userId, int limit, CancellationToken ct = default)
+    {
+        Guard.Limit(limit, MaxLatestLimit, nameof(limit));
+        var connection = await dataSource.OpenConnectionAsync(ct).ConfigureAwait(false);
+        await using var connectionScope = connection.ConfigureAwait(false);
+        var rides = await connection.QueryAsync<Ride>(new CommandDefinition(LatestRidesForUser, new { UserId = userId, Limit = limit }, cancellationToken: ct)).ConfigureAwait(false);
+        return rides.AsList();
+    }
+
+    public async Task<IReadOnlyList<DriverEarnings>> GetDriverEarningsAsync(CancellationToken ct = default)
+    {
+        var connection = await dataSource.OpenConnectionAsync(ct).ConfigureAwait(false);
+        await using var connectionScope = connection.ConfigureAwait(false);
+        var earnings = await connection.QueryAsync<DriverEarnings>(new CommandDefinition(EarningsPerDriver, cancellationToken: ct)).ConfigureAwait(false);
+        return earnings.AsList();
+    }
+
+    public async Task<IReadOnlyList<RankedDriver>> GetTopDriversAsync(int top, CancellationToken ct = default)
+    {
+        Guard.Limit(top, MaxTop, nameof(top));
+        var connection = await dataSource.OpenConnectionAsync(ct).ConfigureAwait(false);
+        await using var connectionScope = connection.ConfigureAwait(false);
+        var ranked = await connection.QueryAsync<RankedDriver>(new CommandDefinition(TopDriversByEarnings, new { Top = top, Skip = top - 1 }, cancellationToken: ct)).ConfigureAwait(false);
+        return ranked.AsList();
+    }
+
+    internal static Task<Ride?> GetAsync(MySqlConnection connection, MySqlTransaction? transaction, long rideId, CancellationToken ct) =>
+        connection.QuerySingleOrDefaultAsync<Ride>(new CommandDefinition(RideById, new { Id = rideId }, transaction, cancellationToken: ct));
+}

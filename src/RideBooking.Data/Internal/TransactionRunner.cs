@@ -1,0 +1,153 @@
+using System.Data;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using MySqlConnector;
+
+namespace RideBooking.Data.Internal;
+
+/// <summary>What a unit of work gets: an open connection, its transaction (if any) and why it runs.</summary>
+/// <param name="Connection">The open connection.</param>
+/// <param name="Transaction">The transaction, or <see langword="null"/> for an autocommit unit.</param>
+/// <param name="Attempt">1 for the first run, 2 and up for retries.</param>
+/// <param name="AfterUnknownCommit">
+/// <see langword="true"/> when an earlier attempt may have committed (the connection failed while COMMIT was in flight):
+/// the unit must first look for its own earlier result and return it instead of writing again.
+/// </param>
+internal readonly record struct UnitOfWork(MySqlConnection Connection, MySqlTransaction? Transaction, int Attempt, bool AfterUnknownCommit);
+
+/// <summary>
+/// Runs every write of the library: opens the connection and transaction, commits, and retries the
+/// whole unit on deadlock (1213) and lock wait timeout (1205) with jittered exponential backoff.
+/// Business errors and non-transient errors are never retried.
+/// </summary>
+internal sealed partial class TransactionRunner
+{
+    private readonly RideBookingDataSource _dataSource;
+    private readonly RideBookingOptions _options;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly RideBookingMetrics _metrics;
+
+    public TransactionRunner(
+        RideBookingDataSource dataSource,
+        IOptions<RideBookingOptions> options,
+        TimeProvider time,
+        RideBookingMetrics metrics,
+        ILoggerFactory? loggerFactory = null)
+    {
+        _dataSource = dataSource;
+        _options = options.Value;
+        _time = time;
+        _metrics = metrics;
+        _logger = (ILogger?)loggerFactory?.CreateLogger<TransactionRunner>() ?? NullLogger.Instance;
+    }
+
+    /// <summary>Test seam: runs just before COMMIT is sent.</summary>
+    internal Func<MySqlConnection, CancellationToken, Task>? BeforeCommit { get; set; }
+
+    /// <summary>
+    /// Runs <paramref name="work"/> in a READ COMMITTED transaction, or in autocommit mode when
+    /// <paramref name="transactional"/> is false (for units whose only write is a single statement).
+    /// Every unit must be safe to replay when <see cref="UnitOfWork.AfterUnknownCommit"/> is set.
+    /// </summary>
+    public async Task<T> RunAsync<T>(string operation, bool transactional, Func<UnitOfWork, CancellationToken, Task<T>> work, CancellationToken ct)
+    {
+        var afterUnknownCommit = false;
+        for (var attempt = 1; ; attempt++)
+        {
+            ct.ThrowIfCancellationRequested();
+            var commitSent = false;
+            MySqlConnection connection = await _dataSource.OpenConnectionAsync(ct).ConfigureAwait(false);
+            MySqlTransaction? transaction = null;
+            try
+            {
+                if (transactional)
+                {
+                    transaction = await connection.BeginTransactionAsync(IsolationLevel.ReadCommitted, ct).ConfigureAwait(false);
+                }
+
+                var result = await work(new UnitOfWork(connection, transaction, attempt, afterUnknownCommit), ct).ConfigureAwait(false);
+                if (transaction is not null)
+                {
+                    if (BeforeCommit is { } hook)
+                    {
+                        await hook(connection, ct).ConfigureAwait(false);
+                    }
+
+                    commitSent = true;
+                    await transaction.CommitAsync(ct).ConfigureAwait(false);
+                }
+
+                return result;
+            }
+            catch (MySqlException ex) when (!commitSent && IsRetryable(ex) && attempt <= _options.MaxTransactionRetries)
+            {
+                // A deadlock rolled the whole transaction back already; a lock wait timeout rolled back
+                // only the statement, so roll back the rest explicitly before running the unit again.
+                await RollBackQuietlyAsync(transaction).ConfigureAwait(false);
+                var reason = ex.ErrorCode == MySqlErrorCode.LockDeadlock ? "deadlock" : "lock_wait_timeout";
+                _metrics.Retry(operation, reason);
+                var delay = Backoff(attempt);
+                LogRetry(_logger, operation, reason, (int)ex.ErrorCode, attempt, _options.MaxTransactionRetries, delay.TotalMilliseconds);
+                await Task.Delay(delay, _time, ct).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (commitSent && ex is not OperationCanceledException && attempt <= _options.MaxTransactionRetries)
+            {
+                // The outcome of COMMIT is unknown. Run the unit again in replay mode: it finds its own
+                // earlier result by its pre-generated key instead of writing a second time.
+                afterUnknownCommit = true;
+                _metrics.Retry(operation, "unknown_commit");
+                LogUnknownCommit(_logger, operation, attempt, ex.GetType().Name);
+            }
+            finally
+            {
+                if (transaction is not null)
+                {
+                    await transaction.DisposeAsync().ConfigureAwait(false);
+                }
+
+                await connection.DisposeAsync().ConfigureAwait(false);
+            }
+        }
+    }
+
+    internal static bool IsRetryable(MySqlException ex) =>
+        ex.ErrorCode is MySqlErrorCode.LockDeadlock or MySqlErrorCode.LockWaitTimeout;
+
+    private TimeSpan Backoff(int attempt)
+    {
+        // Full jitter over an exponentially growing window: retries of colliding callers spread out.
+        var window = _options.RetryBaseDelay.TotalMilliseconds * Math.Pow(2, attempt - 1);
+        return TimeSpan.FromMilliseconds(window * (0.5 + (Random.Shared.NextDouble() / 2)));
+    }
+
+    private static async Task RollBackQuietlyAsync(MySqlTransaction? transaction)
+    {
+        if (transaction is null)
+        {
+            return;
+        }
+
+        try
+        {
+            await transaction.RollbackAsync(CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (MySqlException)
+        {
+            // The server may have ended the transaction already (deadlock); disposing the connection resets it anyway.
+        }
+        catch (InvalidOperationException)
+        {
+            // Same: the transaction is already complete.
+        }
+    }
+
+    [LoggerMessage(EventId = 1, Level = LogLevel.Warning,
+        Message = "RideBooking.Data {Operation}: {Reason} (MySQL error {ErrorCode}) on attempt {Attempt}; retrying the whole transaction (at most {MaxRetries} retries) after {DelayMs:F0} ms")]
+    private static partial void LogRetry(ILogger logger, string operation, string reason, int errorCode, int attempt, int maxRetries, double delayMs);
+
+    [LoggerMessage(EventId = 2, Level = LogLevel.Warning,
+        Message = "RideBooking.Data {Operation}: the connection failed while COMMIT was in flight on attempt {Attempt} ({ExceptionType}); replaying by the operation's idempotency key")]
+    private static partial void LogUnknownCommit(ILogger logger, string operation, int attempt, string exceptionType);
+}

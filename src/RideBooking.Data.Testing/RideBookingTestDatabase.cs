@@ -1,0 +1,95 @@
+using MySqlConnector;
+using RideBooking.Data.Testing.Internal;
+
+namespace RideBooking.Data.Testing;
+
+/// <summary>Where the test server came from.</summary>
+public enum TestServerSource
+{
+    /// <summary>The server named by the <c>RIDEBOOKING_MYSQL</c> environment variable.</summary>
+    EnvironmentVariable,
+
+    /// <summary>A <c>mysql:8.4</c> container started through Testcontainers.</summary>
+    Testcontainers,
+
+    /// <summary>A throwaway <c>mariadbd</c> or <c>mysqld</c> started from a local binary on a free loopback port.</summary>
+    LocalBinary,
+}
+
+/// <summary>
+/// A fresh, uniquely named database with the RideBooking.Data schema applied, dropped on dispose.
+/// </summary>
+/// <remarks>
+/// The server is found once per process, in this order: the <c>RIDEBOOKING_MYSQL</c> environment
+/// variable (a server connection string whose user may create databases); a <c>mysql:8.4</c>
+/// container when a Docker engine answers; a local <c>mariadbd</c>/<c>mysqld</c> binary, started in a
+/// temporary folder on a free port of 127.0.0.1 and removed when the process exits. When none is
+/// available, <see cref="CreateAsync"/> throws an <see cref="InvalidOperationException"/> that says
+/// how to provide one.
+/// </remarks>
+public sealed class RideBookingTestDatabase : IAsyncDisposable
+{
+    private readonly string _serverConnectionString;
+
+    private RideBookingTestDatabase(TestServer server, string databaseName, string connectionString)
+    {
+        _serverConnectionString = server.ConnectionString;
+        Source = server.Source;
+        ServerDescription = server.Description;
+        DatabaseName = databaseName;
+        ConnectionString = connectionString;
+    }
+
+    /// <summary>Gets the connection string of this database.</summary>
+    public string ConnectionString { get; }
+
+    /// <summary>Gets the name of this database (unique per call).</summary>
+    public string DatabaseName { get; }
+
+    /// <summary>Gets where the server came from.</summary>
+    public TestServerSource Source { get; }
+
+    /// <summary>Gets a short description of the server, without credentials (for example "MariaDB 10.11.6 on 127.0.0.1:40123").</summary>
+    public string ServerDescription { get; }
+
+    /// <summary>Creates a database with the schema applied on the test server, starting the server first if needed.</summary>
+    /// <param name="ct">Cancels the operation.</param>
+    /// <returns>The database; dispose it to drop it.</returns>
+    /// <exception cref="InvalidOperationException">No server could be found or started; the message says how to provide one.</exception>
+    public static async Task<RideBookingTestDatabase> CreateAsync(CancellationToken ct = default)
+    {
+        var server = await TestServerLocator.Shared.GetAsync(ct).ConfigureAwait(false);
+        var name = $"rb_test_{DateTime.UtcNow:yyyyMMddHHmmss}_{Guid.NewGuid():N}"[..40];
+        var connection = new MySqlConnection(server.ConnectionString);
+        await using (connection.ConfigureAwait(false))
+        {
+            await connection.OpenAsync(ct).ConfigureAwait(false);
+            var command = new MySqlCommand($"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci", connection);
+            await using (command.ConfigureAwait(false))
+            {
+                await command.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+            }
+        }
+
+        var connectionString = new MySqlConnectionStringBuilder(server.ConnectionString) { Database = name }.ConnectionString;
+        await RideBookingSchema.ApplyAsync(connectionString, ct).ConfigureAwait(false);
+        return new RideBookingTestDatabase(server, name, connectionString);
+    }
+
+    /// <summary>Drops the database.</summary>
+    /// <returns>A task that completes when the database is gone.</returns>
+    public async ValueTask DisposeAsync()
+    {
+        MySqlConnection.ClearPool(new MySqlConnection(ConnectionString));
+        var connection = new MySqlConnection(_serverConnectionString);
+        await using (connection.ConfigureAwait(false))
+        {
+            await connection.OpenAsync().ConfigureAwait(false);
+            var command = new MySqlCommand($"DROP DATABASE IF EXISTS `{DatabaseName}`", connection);
+            await using (command.ConfigureAwait(false))
+            {
+                await command.ExecuteNonQueryAsync().ConfigureAwait(false);
+            }
+        }
+    }
+}

@@ -1,0 +1,60 @@
+using Dapper;
+
+namespace RideBooking.Data.IntegrationTests;
+
+public sealed class SchemaTests(DatabaseFixture db) : IClassFixture<DatabaseFixture>
+{
+    private async Task<string> DescribeAsync()
+    {
+        await using var connection = await db.OpenAsync();
+        var columns = await connection.QueryAsync<string>("""
+            SELECT CONCAT_WS('|', table_name, column_name, ordinal_position, column_type, is_nullable, IFNULL(column_default, '-'), extra, IFNULL(generation_expression, ''), IFNULL(collation_name, ''))
+            FROM information_schema.columns WHERE table_schema = DATABASE() ORDER BY table_name, ordinal_position
+            """);
+        var indexes = await connection.QueryAsync<string>("""
+            SELECT CONCAT_WS('|', table_name, index_name, non_unique, seq_in_index, column_name, IFNULL(collation, ''))
+            FROM information_schema.statistics WHERE table_schema = DATABASE() ORDER BY table_name, index_name, seq_in_index
+            """);
+        var constraints = await connection.QueryAsync<string>("""
+            SELECT CONCAT_WS('|', table_name, constraint_name, constraint_type)
+            FROM information_schema.table_constraints WHERE table_schema = DATABASE() ORDER BY table_name, constraint_name
+            """);
+        return string.Join('\n', columns.Concat(indexes).Concat(constraints));
+    }
+
+    [Fact]
+    public async Task Applying_the_schema_again_changes_nothing()
+    {
+        var before = await DescribeAsync();
+        await RideBookingSchema.ApplyAsync(db.ConnectionString);
+        await RideBookingSchema.ApplyAsync(db.ConnectionString);
+        var after = await DescribeAsync();
+
+        Assert.Equal(before, after);
+        Assert.Contains("rides|uq_rides_active_user|0|1|active_user_id", after, StringComparison.Ordinal);
+        Assert.Contains("payments|uq_payments_transaction|0|1|transaction_id", after, StringComparison.Ordinal);
+        Assert.DoesNotContain("idx_payment_txn", after, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task The_database_enforces_not_null_money_checks_and_states()
+    {
+        var user = await db.NewUserAsync();
+        await using var connection = await db.OpenAsync();
+        var insert = "INSERT INTO rides (id, user_id, driver_id, status, fare, created_at, updated_at) VALUES (@Id, @UserId, 1, @Status, @Fare, UTC_TIMESTAMP(6), UTC_TIMESTAMP(6))";
+        await Assert.ThrowsAnyAsync<MySqlConnector.MySqlException>(() => connection.ExecuteAsync(insert, new { Id = 1, UserId = user.Id, Status = "COMPLETED", Fare = -1m }));
+        await Assert.ThrowsAnyAsync<MySqlConnector.MySqlException>(() => connection.ExecuteAsync(insert, new { Id = 2, UserId = user.Id, Status = "FLYING", Fare = 1m }));
+        await Assert.ThrowsAnyAsync<MySqlConnector.MySqlException>(() => connection.ExecuteAsync(insert, new { Id = 3, UserId = user.Id, Status = "COMPLETED", Fare = (decimal?)null }));
+        await Assert.ThrowsAnyAsync<MySqlConnector.MySqlException>(() => connection.ExecuteAsync(insert, new { Id = 4, UserId = long.MaxValue, Status = "COMPLETED", Fare = 1m }));
+        Assert.Equal(0, await connection.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM rides WHERE id IN (1, 2, 3, 4)"));
+    }
+
+    [Fact]
+    public void The_embedded_scripts_are_the_files_of_the_schema_folder()
+    {
+        var folder = Path.Combine(AppContext.BaseDirectory, "..", "..", "..", "..", "..", "schema");
+        var files = Directory.GetFiles(folder, "*.sql").Order(StringComparer.Ordinal).ToList();
+        Assert.Equal(files.Select(Path.GetFileName), RideBookingSchema.Scripts.Select(s => s.Key));
+        Assert.Equal(files.Select(File.ReadAllText), RideBookingSchema.Scripts.Select(s => s.Value));
+    }
+}

@@ -44,7 +44,7 @@ internal sealed partial class TransactionRunner
     }
 
     /// <summary>Test seam: runs just before COMMIT is sent.</summary>
-    internal Func<MySqlConnection, CancellationToken, Task>? BeforeCommit { get; set; }
+    internal Func<MySqlConnection, MySqlTransaction, CancellationToken, Task>? BeforeCommit { get; set; }
 
     /// <summary>
     /// Runs <paramref name="work"/> in a READ COMMITTED transaction, or in autocommit mode when
@@ -72,7 +72,7 @@ internal sealed partial class TransactionRunner
                 {
                     if (BeforeCommit is { } hook)
                     {
-                        await hook(connection, ct).ConfigureAwait(false);
+                        await hook(connection, transaction, ct).ConfigureAwait(false);
                     }
 
                     commitSent = true;

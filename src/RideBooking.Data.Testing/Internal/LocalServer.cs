@@ -213,7 +213,7 @@ internal static class LocalServer
                     await connection.OpenAsync(ct).ConfigureAwait(false);
                     var serverPid = ReadPid(serverPidFile);
                     AppDomain.CurrentDomain.ProcessExit += (_, _) => Stop(serverPid, folder);
-                    return new TestServer(connectionString, TestServerSource.LocalBinary, $"{(isMariaDb ? "MariaDB" : "MySQL")} {connection.ServerVersion} on 127.0.0.1:{port} (local {Path.GetFileName(binary)})");
+                    return new TestServer(connectionString, TestServerSource.LocalBinary, $"{await TestServerLocator.ServerVersionAsync(connection, ct).ConfigureAwait(false)} on 127.0.0.1:{port} (local {Path.GetFileName(binary)})");
                 }
             }
             catch (MySqlException)

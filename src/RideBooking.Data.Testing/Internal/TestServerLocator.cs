@@ -82,6 +82,16 @@ internal sealed class TestServerLocator(TestServerDiscovery discovery)
         (dockerFailure is null ? ";" : $" (a Docker engine was found but the container did not start: {dockerFailure});") + Environment.NewLine +
         "  3. install a MariaDB or MySQL server binary (mariadbd or mysqld on PATH or in /usr/sbin), for example 'apt-get install mariadb-server' on Debian or Ubuntu; the tests start a throwaway instance of it on 127.0.0.1.";
 
+    /// <summary>The server's own version string (MySqlConnector's ServerVersion carries a "5.5.5-" prefix for MariaDB).</summary>
+    internal static async Task<string> ServerVersionAsync(MySqlConnection connection, CancellationToken ct)
+    {
+        var command = new MySqlCommand("SELECT VERSION()", connection);
+        await using (command.ConfigureAwait(false))
+        {
+            return (string)(await command.ExecuteScalarAsync(ct).ConfigureAwait(false))!;
+        }
+    }
+
     internal static async Task<TestServer> ConnectAsync(string connectionString, TestServerSource source, CancellationToken ct)
     {
         var builder = new MySqlConnectionStringBuilder(connectionString) { Database = string.Empty };
@@ -92,7 +102,7 @@ internal sealed class TestServerLocator(TestServerDiscovery discovery)
             await using (connection.ConfigureAwait(false))
             {
                 await connection.OpenAsync(ct).ConfigureAwait(false);
-                return new TestServer(builder.ConnectionString, source, $"{connection.ServerVersion} on {endpoint}");
+                return new TestServer(builder.ConnectionString, source, $"{await ServerVersionAsync(connection, ct).ConfigureAwait(false)} on {endpoint}");
             }
         }
         catch (MySqlException ex)

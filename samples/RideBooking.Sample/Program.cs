@@ -14,8 +14,9 @@ try
     if (string.IsNullOrWhiteSpace(configured))
     {
         Console.WriteLine("No RideBooking:ConnectionString is configured: starting a throwaway database (RideBooking.Data.Testing)...");
+        var startedAt = System.Diagnostics.Stopwatch.GetTimestamp();
         throwaway = await RideBookingTestDatabase.CreateAsync();
-        Console.WriteLine($"Using {throwaway.ServerDescription}, from {throwaway.Source}, database {throwaway.DatabaseName}; it is dropped at exit.");
+        Console.WriteLine($"Using {throwaway.ServerDescription}, from {throwaway.Source}, ready in {System.Diagnostics.Stopwatch.GetElapsedTime(startedAt).TotalSeconds:F1} s; database {throwaway.DatabaseName} is dropped at exit.");
         builder.Configuration["RideBooking:ConnectionString"] = throwaway.ConnectionString;
     }
     else

@@ -1,5 +1,6 @@
 using Dapper;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using MySqlConnector;
 using RideBooking.Data.Testing;
 
@@ -46,9 +47,14 @@ public sealed class DatabaseFixture : IAsyncLifetime
         }
     }
 
-    public static ServiceProvider BuildServices(string connectionString, Action<RideBookingOptions>? configure = null)
+    public static ServiceProvider BuildServices(string connectionString, Action<RideBookingOptions>? configure = null, Microsoft.Extensions.Logging.ILoggerProvider? logs = null)
     {
         var services = new ServiceCollection();
+        if (logs is not null)
+        {
+            services.AddLogging(builder => builder.AddProvider(logs));
+        }
+
         services.AddRideBookingData(o =>
         {
             o.ConnectionString = connectionString;

@@ -29,7 +29,8 @@ public sealed class RetryTests(DatabaseFixture db) : IClassFixture<DatabaseFixtu
     public async Task A_deadlock_victim_is_retried_as_a_whole_and_succeeds()
     {
         await ResetProbeAsync();
-        await using var services = DatabaseFixture.BuildServices(db.ConnectionString);
+        var logs = new CapturingLoggerProvider();
+        await using var services = DatabaseFixture.BuildServices(db.ConnectionString, logs: logs);
         var runner = services.GetRequiredService<TransactionRunner>();
 
         await using var other = await db.OpenAsync();
@@ -65,6 +66,15 @@ public sealed class RetryTests(DatabaseFixture db) : IClassFixture<DatabaseFixtu
         await using var check = await db.OpenAsync();
         // Both of the other transaction's updates and exactly one run of the unit are in: nothing was applied twice.
         Assert.Equal(new[] { 101, 101 }, (await check.QueryAsync<int>("SELECT v FROM retry_probe ORDER BY id")).ToArray());
+
+        // The retry was logged as a warning that names the operation and the error, not the connection.
+        var retry = Assert.Single(logs.Entries, e => e.Category.EndsWith("TransactionRunner", StringComparison.Ordinal));
+        Assert.Equal(Microsoft.Extensions.Logging.LogLevel.Warning, retry.Level);
+        Assert.Contains("DeadlockProbe", retry.Message, StringComparison.Ordinal);
+        Assert.Contains("deadlock", retry.Message, StringComparison.Ordinal);
+        Assert.Contains("1213", retry.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain(db.Database.DatabaseName, retry.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("User ID", retry.Message, StringComparison.OrdinalIgnoreCase);
     }
 
     [Fact]

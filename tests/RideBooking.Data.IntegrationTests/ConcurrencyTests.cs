@@ -14,21 +14,7 @@ public sealed class ConcurrencyTests(DatabaseFixture db, ITestOutputHelper outpu
         var driver = await db.NewDriverAsync();
         var users = await Task.WhenAll(Enumerable.Range(0, 64).Select(_ => db.NewUserAsync()));
 
-        using var start = new SemaphoreSlim(0);
-        var attempts = users.Select(async user =>
-        {
-            await start.WaitAsync();
-            try
-            {
-                return (Ride?)await db.Booking.BookAsync(user.Id, driver.Id, 15m);
-            }
-            catch (DriverUnavailableException)
-            {
-                return null;
-            }
-        }).ToList();
-        start.Release(users.Length);
-        var results = await Task.WhenAll(attempts);
+        var results = await RaceAsync(users, user => NullIfRefused<DriverUnavailableException>(() => db.Booking.BookAsync(user.Id, driver.Id, 15m)));
 
         var winner = Assert.Single(results, r => r is not null);
         await using var connection = await db.OpenAsync();
@@ -43,21 +29,7 @@ public sealed class ConcurrencyTests(DatabaseFixture db, ITestOutputHelper outpu
         var user = await db.NewUserAsync();
         var drivers = await Task.WhenAll(Enumerable.Range(0, 16).Select(_ => db.NewDriverAsync()));
 
-        using var start = new SemaphoreSlim(0);
-        var attempts = drivers.Select(async driver =>
-        {
-            await start.WaitAsync();
-            try
-            {
-                return (Ride?)await db.Booking.BookAsync(user.Id, driver.Id, 15m);
-            }
-            catch (ActiveRideExistsException)
-            {
-                return null;
-            }
-        }).ToList();
-        start.Release(drivers.Length);
-        var results = await Task.WhenAll(attempts);
+        var results = await RaceAsync(drivers, driver => NullIfRefused<ActiveRideExistsException>(() => db.Booking.BookAsync(user.Id, driver.Id, 15m)));
 
         var winner = Assert.Single(results, r => r is not null)!;
         await using var connection = await db.OpenAsync();
@@ -79,14 +51,7 @@ public sealed class ConcurrencyTests(DatabaseFixture db, ITestOutputHelper outpu
         await db.Booking.CompleteAsync(ride.Id);
         var txn = "txn-" + Guid.NewGuid();
 
-        using var start = new SemaphoreSlim(0);
-        var attempts = Enumerable.Range(0, 32).Select(async _ =>
-        {
-            await start.WaitAsync();
-            return await db.Payments.RecordAsync(ride.Id, txn, 42m);
-        }).ToList();
-        start.Release(32);
-        var results = await Task.WhenAll(attempts);
+        var results = await RaceAsync(Enumerable.Range(0, 32), _ => db.Payments.RecordAsync(ride.Id, txn, 42m));
 
         Assert.Single(results, r => !r.AlreadyRecorded);
         Assert.Single(results.Select(r => r.Payment.Id).Distinct());
@@ -187,5 +152,31 @@ public sealed class ConcurrencyTests(DatabaseFixture db, ITestOutputHelper outpu
             WHERE e.driver_id IS NULL OR e.total_earnings <> t.total OR e.completed_rides <> t.n
             """, new { driverIds });
         Assert.Equal(0, mismatched);
+    }
+
+    /// <summary>Starts every attempt, then releases them all at once.</summary>
+    private static async Task<TResult[]> RaceAsync<TItem, TResult>(IEnumerable<TItem> items, Func<TItem, Task<TResult>> attempt)
+    {
+        using var start = new SemaphoreSlim(0);
+        var attempts = items.Select(async item =>
+        {
+            await start.WaitAsync();
+            return await attempt(item);
+        }).ToList();
+        start.Release(attempts.Count);
+        return await Task.WhenAll(attempts);
+    }
+
+    private static async Task<Ride?> NullIfRefused<TRefusal>(Func<Task<Ride>> book)
+        where TRefusal : RideBookingException
+    {
+        try
+        {
+            return await book();
+        }
+        catch (TRefusal)
+        {
+            return null;
+        }
     }
 }

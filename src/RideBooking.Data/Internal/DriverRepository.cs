@@ -36,7 +36,7 @@ internal sealed class DriverRepository(RideBookingDataSource dataSource, Transac
                 return stored;
             }
 
-            await unit.Connection.ExecuteAsync(new CommandDefinition(InsertDriver, driver, unit.Transaction, cancellationToken: token)).ConfigureAwait(false);
+            await unit.Connection.ExecuteAsync(unit.Command(InsertDriver, driver, token)).ConfigureAwait(false);
             return driver;
         }, ct).ConfigureAwait(false);
     }

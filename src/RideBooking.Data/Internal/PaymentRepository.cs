@@ -40,11 +40,7 @@ internal sealed class PaymentRepository(RideBookingDataSource dataSource, Transa
         // Replaying this unit is always safe: the transaction id is the idempotency key.
         return await runner.RunAsync("RecordPayment", transactional: false, async (unit, token) =>
         {
-            using var results = await unit.Connection.QueryMultipleAsync(new CommandDefinition(
-                RecordPayment,
-                new { Id = id, RideId = rideId, TransactionId = transactionId, Amount = amount, Now = now },
-                unit.Transaction,
-                cancellationToken: token)).ConfigureAwait(false);
+            using var results = await unit.Connection.QueryMultipleAsync(unit.Command(RecordPayment, new { Id = id, RideId = rideId, TransactionId = transactionId, Amount = amount, Now = now }, token)).ConfigureAwait(false);
             var stored = await results.ReadSingleOrDefaultAsync<Payment>().ConfigureAwait(false);
             var rideStatus = await results.ReadSingleOrDefaultAsync<string>().ConfigureAwait(false);
 
@@ -92,11 +88,7 @@ internal sealed class PaymentRepository(RideBookingDataSource dataSource, Transa
         var now = time.UtcNow();
         return await runner.RunAsync("SetPaymentStatus", transactional: false, async (unit, token) =>
         {
-            var stored = await unit.Connection.QuerySingleOrDefaultAsync<Payment>(new CommandDefinition(
-                SettlePayment,
-                new { TransactionId = transactionId, Status = status == PaymentStatus.Succeeded ? "SUCCEEDED" : "FAILED", Now = now },
-                unit.Transaction,
-                cancellationToken: token)).ConfigureAwait(false);
+            var stored = await unit.Connection.QuerySingleOrDefaultAsync<Payment>(unit.Command(SettlePayment, new { TransactionId = transactionId, Status = status == PaymentStatus.Succeeded ? "SUCCEEDED" : "FAILED", Now = now }, token)).ConfigureAwait(false);
             if (stored is null)
             {
                 throw new EntityNotFoundException("No payment has this transaction id.");

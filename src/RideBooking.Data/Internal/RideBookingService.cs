@@ -6,11 +6,12 @@ namespace RideBooking.Data.Internal;
 internal sealed class RideBookingService(TransactionRunner runner, IdGenerator ids, TimeProvider time, RideBookingMetrics metrics) : IRideBookingService
 {
     /// <summary>
-    /// Holds the driver and inserts the ride in one batch. The conditional UPDATE takes the driver's
-    /// row lock and succeeds for exactly one concurrent caller; the INSERT runs only when it did and
-    /// only for an existing user; the UNIQUE index on rides.active_user_id refuses a second active
-    /// ride of the user. ROW_COUNT() of an UPDATE that changes the only column it filters on is the
-    /// same whether the connection reports found or affected rows.
+    /// Holds the driver and inserts the ride in one batch, sent in the same round trip that starts the
+    /// transaction; COMMIT is the second and last round trip. The conditional UPDATE takes the
+    /// driver's row lock and succeeds for exactly one concurrent caller; the INSERT runs only when it
+    /// did and only for an existing user; the UNIQUE index on rides.active_user_id refuses a second
+    /// active ride of the user. ROW_COUNT() of an UPDATE that changes the only column it filters on is
+    /// the same whether the connection reports found or affected rows.
     /// </summary>
     private const string BookRide = """
         UPDATE drivers SET available = FALSE WHERE id = @DriverId AND available = TRUE;
@@ -18,10 +19,10 @@ internal sealed class RideBookingService(TransactionRunner runner, IdGenerator i
         INSERT INTO rides (id, user_id, driver_id, status, fare, created_at, updated_at)
         SELECT @RideId, u.id, @DriverId, 'REQUESTED', @Fare, @Now, @Now
         FROM users u WHERE u.id = @UserId AND @rb_driver_taken = 1;
-        SELECT @rb_driver_taken AS DriverTaken, ROW_COUNT() AS RideInserted;
+        SET @rb_ride_inserted = ROW_COUNT();
+        SELECT @rb_driver_taken AS DriverTaken, @rb_ride_inserted AS RideInserted,
+               EXISTS (SELECT 1 FROM drivers WHERE id = @DriverId) AS DriverExists;
         """;
-
-    private const string DriverAvailability = "SELECT available FROM drivers WHERE id = @DriverId";
 
     private const string LockRide = $"{RideRepository.RideById} FOR UPDATE";
 
@@ -52,19 +53,15 @@ internal sealed class RideBookingService(TransactionRunner runner, IdGenerator i
         var ride = new Ride(ids.Next(), userId, driverId, RideStatus.Requested, fare, now, now);
         var result = await runner.RunAsync("BookRide", transactional: true, async (unit, token) =>
         {
-            if (unit.AfterUnknownCommit && await RideRepository.GetAsync(unit.Connection, unit.Transaction, ride.Id, token).ConfigureAwait(false) is { } stored)
+            if (unit.AfterUnknownCommit && await unit.Connection.QuerySingleOrDefaultAsync<Ride>(unit.Command(RideRepository.RideById, new { Id = ride.Id }, token)).ConfigureAwait(false) is { } stored)
             {
                 return stored;
             }
 
-            (long DriverTaken, long RideInserted) outcome;
+            (long DriverTaken, long RideInserted, long DriverExists) outcome;
             try
             {
-                outcome = await unit.Connection.QuerySingleAsync<(long DriverTaken, long RideInserted)>(new CommandDefinition(
-                    BookRide,
-                    new { RideId = ride.Id, UserId = userId, DriverId = driverId, Fare = fare, Now = now },
-                    unit.Transaction,
-                    cancellationToken: token)).ConfigureAwait(false);
+                outcome = await unit.Connection.QuerySingleAsync<(long DriverTaken, long RideInserted, long DriverExists)>(unit.Command(BookRide, new { RideId = ride.Id, UserId = userId, DriverId = driverId, Fare = fare, Now = now }, token)).ConfigureAwait(false);
             }
             catch (MySqlException ex) when (ex.IsDuplicateKey("uq_rides_active_user"))
             {
@@ -79,9 +76,7 @@ internal sealed class RideBookingService(TransactionRunner runner, IdGenerator i
 
             if (outcome.DriverTaken != 1)
             {
-                var available = await unit.Connection.QuerySingleOrDefaultAsync<bool?>(new CommandDefinition(
-                    DriverAvailability, new { DriverId = driverId }, unit.Transaction, cancellationToken: token)).ConfigureAwait(false);
-                if (available is null)
+                if (outcome.DriverExists != 1)
                 {
                     throw new EntityNotFoundException($"Driver {driverId} does not exist.");
                 }
@@ -125,8 +120,7 @@ internal sealed class RideBookingService(TransactionRunner runner, IdGenerator i
         var now = time.UtcNow();
         return await runner.RunAsync(operation, transactional: true, async (unit, token) =>
         {
-            var ride = await unit.Connection.QuerySingleOrDefaultAsync<Ride>(new CommandDefinition(
-                LockRide, new { Id = rideId }, unit.Transaction, cancellationToken: token)).ConfigureAwait(false)
+            var ride = await unit.Connection.QuerySingleOrDefaultAsync<Ride>(unit.Command(LockRide, new { Id = rideId }, token)).ConfigureAwait(false)
                 ?? throw new EntityNotFoundException($"Ride {rideId} does not exist.");
 
             if (unit.AfterUnknownCommit && ride.Status == target)
@@ -141,8 +135,7 @@ internal sealed class RideBookingService(TransactionRunner runner, IdGenerator i
                 throw new InvalidRideStateException(reason);
             }
 
-            await unit.Connection.ExecuteAsync(new CommandDefinition(
-                applySql, new { Id = ride.Id, ride.DriverId, ride.Fare, Now = now }, unit.Transaction, cancellationToken: token)).ConfigureAwait(false);
+            await unit.Connection.ExecuteAsync(unit.Command(applySql, new { Id = ride.Id, ride.DriverId, ride.Fare, Now = now }, token)).ConfigureAwait(false);
             return ride with { Status = target, UpdatedAt = now };
         }, ct).ConfigureAwait(false);
     }

@@ -1,5 +1,4 @@
 using Dapper;
-using MySqlConnector;
 
 namespace RideBooking.Data.Internal;
 
@@ -49,7 +48,7 @@ internal sealed class RideRepository(RideBookingDataSource dataSource) : IRideRe
     {
         var connection = await dataSource.OpenConnectionAsync(ct).ConfigureAwait(false);
         await using var connectionScope = connection.ConfigureAwait(false);
-        return await GetAsync(connection, null, rideId, ct).ConfigureAwait(false);
+        return await connection.QuerySingleOrDefaultAsync<Ride>(new CommandDefinition(RideById, new { Id = rideId }, cancellationToken: ct)).ConfigureAwait(false);
     }
 
     public async Task<IReadOnlyList<Ride>> GetLatestForUserAsync(long userId, int limit, CancellationToken ct = default)
@@ -77,7 +76,4 @@ internal sealed class RideRepository(RideBookingDataSource dataSource) : IRideRe
         var ranked = await connection.QueryAsync<RankedDriver>(new CommandDefinition(TopDriversByEarnings, new { Top = top, Skip = top - 1 }, cancellationToken: ct)).ConfigureAwait(false);
         return ranked.AsList();
     }
-
-    internal static Task<Ride?> GetAsync(MySqlConnection connection, MySqlTransaction? transaction, long rideId, CancellationToken ct) =>
-        connection.QuerySingleOrDefaultAsync<Ride>(new CommandDefinition(RideById, new { Id = rideId }, transaction, cancellationToken: ct));
 }

@@ -1,4 +1,4 @@
-using System.Data;
+using Dapper;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
@@ -6,15 +6,42 @@ using MySqlConnector;
 
 namespace RideBooking.Data.Internal;
 
-/// <summary>What a unit of work gets: an open connection, its transaction (if any) and why it runs.</summary>
-/// <param name="Connection">The open connection.</param>
-/// <param name="Transaction">The transaction, or <see langword="null"/> for an autocommit unit.</param>
-/// <param name="Attempt">1 for the first run, 2 and up for retries.</param>
-/// <param name="AfterUnknownCommit">
-/// <see langword="true"/> when an earlier attempt may have committed (the connection failed while COMMIT was in flight):
-/// the unit must first look for its own earlier result and return it instead of writing again.
-/// </param>
-internal readonly record struct UnitOfWork(MySqlConnection Connection, MySqlTransaction? Transaction, int Attempt, bool AfterUnknownCommit);
+/// <summary>
+/// What a unit of work gets: an open connection and the commands to run on it. In a transactional
+/// unit the first command also starts the transaction (READ COMMITTED), so beginning costs no round
+/// trip of its own; the runner sends COMMIT after the unit returns, or ROLLBACK when it throws.
+/// </summary>
+internal sealed class UnitOfWork(MySqlConnection connection, bool transactional, int attempt, bool afterUnknownCommit)
+{
+    internal const string BeginTransaction = "SET TRANSACTION ISOLATION LEVEL READ COMMITTED; START TRANSACTION;\n";
+
+    /// <summary>Gets the open connection.</summary>
+    public MySqlConnection Connection { get; } = connection;
+
+    /// <summary>Gets 1 for the first run, 2 and up for retries.</summary>
+    public int Attempt { get; } = attempt;
+
+    /// <summary>
+    /// Gets a value indicating whether an earlier attempt may have committed (the connection failed while COMMIT
+    /// was in flight): the unit must first look for its own earlier result and return it instead of writing again.
+    /// </summary>
+    public bool AfterUnknownCommit { get; } = afterUnknownCommit;
+
+    /// <summary>Gets a value indicating whether a transaction was started on the connection.</summary>
+    public bool Began { get; private set; }
+
+    /// <summary>A command of this unit; the first one of a transactional unit starts the transaction.</summary>
+    public CommandDefinition Command(string sql, object? parameters, CancellationToken ct)
+    {
+        if (transactional && !Began)
+        {
+            Began = true;
+            sql = BeginTransaction + sql;
+        }
+
+        return new CommandDefinition(sql, parameters, cancellationToken: ct);
+    }
+}
 
 /// <summary>
 /// Runs every write of the library: opens the connection and transaction, commits, and retries the
@@ -44,7 +71,7 @@ internal sealed partial class TransactionRunner
     }
 
     /// <summary>Test seam: runs just before COMMIT is sent.</summary>
-    internal Func<MySqlConnection, MySqlTransaction, CancellationToken, Task>? BeforeCommit { get; set; }
+    internal Func<MySqlConnection, CancellationToken, Task>? BeforeCommit { get; set; }
 
     /// <summary>
     /// Runs <paramref name="work"/> in a READ COMMITTED transaction, or in autocommit mode when
@@ -57,26 +84,23 @@ internal sealed partial class TransactionRunner
         for (var attempt = 1; ; attempt++)
         {
             ct.ThrowIfCancellationRequested();
+            var connection = await _dataSource.OpenConnectionAsync(ct).ConfigureAwait(false);
+            var unit = new UnitOfWork(connection, transactional, attempt, afterUnknownCommit);
             var commitSent = false;
-            MySqlConnection connection = await _dataSource.OpenConnectionAsync(ct).ConfigureAwait(false);
-            MySqlTransaction? transaction = null;
+            var ended = false;
             try
             {
-                if (transactional)
-                {
-                    transaction = await connection.BeginTransactionAsync(IsolationLevel.ReadCommitted, ct).ConfigureAwait(false);
-                }
-
-                var result = await work(new UnitOfWork(connection, transaction, attempt, afterUnknownCommit), ct).ConfigureAwait(false);
-                if (transaction is not null)
+                var result = await work(unit, ct).ConfigureAwait(false);
+                if (unit.Began)
                 {
                     if (BeforeCommit is { } hook)
                     {
-                        await hook(connection, transaction, ct).ConfigureAwait(false);
+                        await hook(connection, ct).ConfigureAwait(false);
                     }
 
                     commitSent = true;
-                    await transaction.CommitAsync(ct).ConfigureAwait(false);
+                    await ExecuteAsync(connection, "COMMIT", ct).ConfigureAwait(false);
+                    ended = true;
                 }
 
                 return result;
@@ -85,7 +109,8 @@ internal sealed partial class TransactionRunner
             {
                 // A deadlock rolled the whole transaction back already; a lock wait timeout rolled back
                 // only the statement, so roll back the rest explicitly before running the unit again.
-                await RollBackQuietlyAsync(transaction).ConfigureAwait(false);
+                await RollBackQuietlyAsync(unit).ConfigureAwait(false);
+                ended = true;
                 var reason = ex.ErrorCode == MySqlErrorCode.LockDeadlock ? "deadlock" : "lock_wait_timeout";
                 _metrics.Retry(operation, reason);
                 var delay = Backoff(attempt);
@@ -102,9 +127,10 @@ internal sealed partial class TransactionRunner
             }
             finally
             {
-                if (transaction is not null)
+                if (!ended)
                 {
-                    await transaction.DisposeAsync().ConfigureAwait(false);
+                    // A business error, another error, or cancellation: nothing of the unit is kept.
+                    await RollBackQuietlyAsync(unit).ConfigureAwait(false);
                 }
 
                 await connection.DisposeAsync().ConfigureAwait(false);
@@ -122,24 +148,31 @@ internal sealed partial class TransactionRunner
         return TimeSpan.FromMilliseconds(window * (0.5 + (Random.Shared.NextDouble() / 2)));
     }
 
-    private static async Task RollBackQuietlyAsync(MySqlTransaction? transaction)
+    private static async Task RollBackQuietlyAsync(UnitOfWork unit)
     {
-        if (transaction is null)
+        if (!unit.Began)
         {
             return;
         }
 
         try
         {
-            await transaction.RollbackAsync(CancellationToken.None).ConfigureAwait(false);
+            await ExecuteAsync(unit.Connection, "ROLLBACK", CancellationToken.None).ConfigureAwait(false);
         }
-        catch (MySqlException)
+        catch (Exception ex) when (ex is MySqlException or InvalidOperationException)
         {
-            // The server may have ended the transaction already (deadlock); disposing the connection resets it anyway.
+            // The connection is broken and the server rolls the transaction back when it goes away.
+            // Pooled connections are not reset on checkout, so make sure this one is never reused.
+            await MySqlConnection.ClearPoolAsync(unit.Connection).ConfigureAwait(false);
         }
-        catch (InvalidOperationException)
+    }
+
+    private static async Task ExecuteAsync(MySqlConnection connection, string sql, CancellationToken ct)
+    {
+        var command = new MySqlCommand(sql, connection);
+        await using (command.ConfigureAwait(false))
         {
-            // Same: the transaction is already complete.
+            await command.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
         }
     }
 

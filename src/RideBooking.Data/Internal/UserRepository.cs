@@ -26,7 +26,7 @@ internal sealed class UserRepository(RideBookingDataSource dataSource, Transacti
 
             try
             {
-                await unit.Connection.ExecuteAsync(new CommandDefinition(InsertUser, user, unit.Transaction, cancellationToken: token)).ConfigureAwait(false);
+                await unit.Connection.ExecuteAsync(unit.Command(InsertUser, user, token)).ConfigureAwait(false);
                 return user;
             }
             catch (MySqlException ex) when (ex.IsDuplicateKey("uq_users_phone"))

@@ -83,3 +83,8 @@ public sealed record DriverEarnings(long DriverId, decimal TotalEarnings);
 /// <param name="Earnings">The sum of the fares of the driver's completed rides.</param>
 /// <param name="Rank">The rank as SQL's <c>RANK()</c> gives it: ties share a rank and leave a gap after them.</param>
 public sealed record RankedDriver(long DriverId, decimal Earnings, long Rank);
+
+/// <summary>The outcome of <see cref="IDriverEarningsBackfill.RebuildAsync"/>.</summary>
+/// <param name="DriversWithEarnings">Drivers with at least one completed ride, now in the rollup.</param>
+/// <param name="Batches">Transactions it took.</param>
+public sealed record EarningsBackfillResult(long DriversWithEarnings, int Batches);

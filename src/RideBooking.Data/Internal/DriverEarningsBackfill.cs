@@ -1,0 +1,55 @@
+using Dapper;
+
+namespace RideBooking.Data.Internal;
+
+/// <summary>
+/// Walks the driver ids that have rides, in id order, a batch at a time (keyset pagination on
+/// ix_rides_driver_status), and replaces the rollup rows of each id window in its own transaction.
+/// </summary>
+internal sealed class DriverEarningsBackfill(RideBookingDataSource dataSource, TransactionRunner runner, TimeProvider time) : IDriverEarningsBackfill
+{
+    internal const int MaxBatch = 10_000;
+
+    private const string NextDriverIds = """
+        SELECT DISTINCT driver_id FROM rides WHERE driver_id > @After ORDER BY driver_id LIMIT @Batch
+        """;
+
+    /// <summary>Replaces the rollup rows of the window (After, Last]; with no Last, everything above After.</summary>
+    private const string RebuildWindow = """
+        DELETE FROM driver_earnings WHERE driver_id > @After AND driver_id <= @Last;
+        INSERT INTO driver_earnings (driver_id, total_earnings, completed_rides, updated_at)
+        SELECT driver_id, SUM(fare), COUNT(*), @Now
+        FROM rides WHERE driver_id > @After AND driver_id <= @Last AND status = 'COMPLETED'
+        GROUP BY driver_id;
+        SELECT ROW_COUNT();
+        """;
+
+    public async Task<EarningsBackfillResult> RebuildAsync(int driversPerBatch = 500, CancellationToken ct = default)
+    {
+        Guard.Limit(driversPerBatch, MaxBatch, nameof(driversPerBatch));
+        long after = long.MinValue, withEarnings = 0;
+        var batches = 0;
+        while (true)
+        {
+            List<long> ids;
+            var connection = await dataSource.OpenConnectionAsync(ct).ConfigureAwait(false);
+            await using (connection.ConfigureAwait(false))
+            {
+                ids = (await connection.QueryAsync<long>(new CommandDefinition(NextDriverIds, new { After = after, Batch = driversPerBatch }, cancellationToken: ct)).ConfigureAwait(false)).AsList();
+            }
+
+            // The last window reaches the top of the id range, so rollup rows of drivers without rides go too.
+            var last = ids.Count == driversPerBatch ? ids[^1] : long.MaxValue;
+            var window = new { After = after, Last = last, Now = time.UtcNow() };
+            withEarnings += await runner.RunAsync("RebuildDriverEarnings", transactional: true, (unit, token) =>
+                unit.Connection.ExecuteScalarAsync<long>(unit.Command(RebuildWindow, window, token)), ct).ConfigureAwait(false);
+            batches++;
+            if (last == long.MaxValue)
+            {
+                return new EarningsBackfillResult(withEarnings, batches);
+            }
+
+            after = last;
+        }
+    }
+}

@@ -44,9 +44,9 @@ public sealed class RetryTests(DatabaseFixture db) : IClassFixture<DatabaseFixtu
         var unit = runner.RunAsync("DeadlockProbe", transactional: true, async (u, ct) =>
         {
             Interlocked.Increment(ref attempts);
-            await u.Connection.ExecuteAsync(u.Command("UPDATE retry_probe SET v = v + 1 WHERE id = 1", null, ct));
+            await u.CreateCommand("UPDATE retry_probe SET v = v + 1 WHERE id = 1").ExecuteAsync(ct);
             firstLockTaken.TrySetResult();
-            await u.Connection.ExecuteAsync(u.Command("UPDATE retry_probe SET v = v + 1 WHERE id = 2", null, ct));
+            await u.CreateCommand("UPDATE retry_probe SET v = v + 1 WHERE id = 2").ExecuteAsync(ct);
             return u.Attempt;
         }, CancellationToken.None);
 
@@ -97,10 +97,10 @@ public sealed class RetryTests(DatabaseFixture db) : IClassFixture<DatabaseFixtu
                 await holderTx.CommitAsync(ct);
             }
 
-            await u.Connection.ExecuteAsync(u.Command("SET SESSION innodb_lock_wait_timeout = 1", null, ct));
+            await u.CreateCommand("SET SESSION innodb_lock_wait_timeout = 1").ExecuteAsync(ct);
             // Written before the wait: must be rolled back with the timed-out attempt, not kept.
-            await u.Connection.ExecuteAsync(u.Command("UPDATE retry_probe SET v = v + 1 WHERE id = 1", null, ct));
-            await u.Connection.ExecuteAsync(u.Command("UPDATE retry_probe SET v = v + 1 WHERE id = 2", null, ct));
+            await u.CreateCommand("UPDATE retry_probe SET v = v + 1 WHERE id = 1").ExecuteAsync(ct);
+            await u.CreateCommand("UPDATE retry_probe SET v = v + 1 WHERE id = 2").ExecuteAsync(ct);
             return u.Attempt;
         }, CancellationToken.None);
 
@@ -124,7 +124,7 @@ public sealed class RetryTests(DatabaseFixture db) : IClassFixture<DatabaseFixtu
         var ex = await Assert.ThrowsAsync<MySqlException>(() => runner.RunAsync("LockWaitProbe", transactional: true, async (u, ct) =>
         {
             Interlocked.Increment(ref attempts);
-            await u.Connection.ExecuteAsync(u.Command("SET SESSION innodb_lock_wait_timeout = 1; UPDATE retry_probe SET v = v + 1 WHERE id = 2", null, ct));
+            await u.CreateCommand("SET SESSION innodb_lock_wait_timeout = 1; UPDATE retry_probe SET v = v + 1 WHERE id = 2").ExecuteAsync(ct);
             return 0;
         }, CancellationToken.None));
 
@@ -142,7 +142,7 @@ public sealed class RetryTests(DatabaseFixture db) : IClassFixture<DatabaseFixtu
         var syntax = await Assert.ThrowsAsync<MySqlException>(() => runner.RunAsync("SyntaxProbe", transactional: true, async (u, ct) =>
         {
             Interlocked.Increment(ref attempts);
-            return await u.Connection.ExecuteAsync(u.Command("UPDATE no_such_table SET x = 1", null, ct));
+            return await u.CreateCommand("UPDATE no_such_table SET x = 1").ExecuteAsync(ct);
         }, CancellationToken.None));
         Assert.Equal(MySqlErrorCode.NoSuchTable, syntax.ErrorCode);
         Assert.Equal(1, attempts);

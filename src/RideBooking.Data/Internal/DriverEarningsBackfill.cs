@@ -1,4 +1,4 @@
-using Dapper;
+using MySqlConnector;
 
 namespace RideBooking.Data.Internal;
 
@@ -35,14 +35,17 @@ internal sealed class DriverEarningsBackfill(RideBookingDataSource dataSource, T
             var connection = await dataSource.OpenConnectionAsync(ct).ConfigureAwait(false);
             await using (connection.ConfigureAwait(false))
             {
-                ids = (await connection.QueryAsync<long>(new CommandDefinition(NextDriverIds, new { After = after, Batch = driversPerBatch }, cancellationToken: ct)).ConfigureAwait(false)).AsList();
+                ids = await new MySqlCommand(NextDriverIds, connection).With("@After", after).With("@Batch", driversPerBatch)
+                    .ReadListAsync(r => r.GetInt64(0), ct).ConfigureAwait(false);
             }
 
             // The last window reaches the top of the id range, so rollup rows of drivers without rides go too.
             var last = ids.Count == driversPerBatch ? ids[^1] : long.MaxValue;
-            var window = new { After = after, Last = last, Now = time.UtcNow() };
-            withEarnings += await runner.RunAsync("RebuildDriverEarnings", transactional: true, (unit, token) =>
-                unit.Connection.ExecuteScalarAsync<long>(unit.Command(RebuildWindow, window, token)), ct).ConfigureAwait(false);
+            var now = time.UtcNow();
+            var lowerBound = after;
+            withEarnings += await runner.RunAsync("RebuildDriverEarnings", transactional: true, async (unit, token) =>
+                (await unit.CreateCommand(RebuildWindow).With("@After", lowerBound).With("@Last", last).With("@Now", now)
+                    .ReadListAsync(r => r.GetInt64(0), token).ConfigureAwait(false))[0], ct).ConfigureAwait(false);
             batches++;
             if (last == long.MaxValue)
             {

@@ -1,4 +1,3 @@
-using Dapper;
 using MySqlConnector;
 
 namespace RideBooking.Data.Internal;
@@ -31,12 +30,13 @@ internal sealed class DriverRepository(RideBookingDataSource dataSource, Transac
             time.UtcNow());
         return await runner.RunAsync("CreateDriver", transactional: false, async (unit, token) =>
         {
-            if (unit.AfterUnknownCommit && await GetAsync(unit.Connection, driver.Id, token).ConfigureAwait(false) is { } stored)
+            if (unit.AfterUnknownCommit && await unit.CreateCommand(DriverById).With("@Id", driver.Id).ReadSingleOrDefaultAsync(Rows.Driver, token).ConfigureAwait(false) is { } stored)
             {
                 return stored;
             }
 
-            await unit.Connection.ExecuteAsync(unit.Command(InsertDriver, driver, token)).ConfigureAwait(false);
+            await unit.CreateCommand(InsertDriver).With("@Id", driver.Id).With("@Name", driver.Name).With("@VehicleNumber", driver.VehicleNumber).With("@CreatedAt", driver.CreatedAt)
+                .ExecuteAsync(token).ConfigureAwait(false);
             return driver;
         }, ct).ConfigureAwait(false);
     }
@@ -45,7 +45,7 @@ internal sealed class DriverRepository(RideBookingDataSource dataSource, Transac
     {
         var connection = await dataSource.OpenConnectionAsync(ct).ConfigureAwait(false);
         await using var connectionScope = connection.ConfigureAwait(false);
-        return await GetAsync(connection, driverId, ct).ConfigureAwait(false);
+        return await new MySqlCommand(DriverById, connection).With("@Id", driverId).ReadSingleOrDefaultAsync(Rows.Driver, ct).ConfigureAwait(false);
     }
 
     public async Task<IReadOnlyList<Driver>> GetAvailableAsync(int limit, CancellationToken ct = default)
@@ -53,10 +53,6 @@ internal sealed class DriverRepository(RideBookingDataSource dataSource, Transac
         Guard.Limit(limit, MaxAvailableLimit, nameof(limit));
         var connection = await dataSource.OpenConnectionAsync(ct).ConfigureAwait(false);
         await using var connectionScope = connection.ConfigureAwait(false);
-        var drivers = await connection.QueryAsync<Driver>(new CommandDefinition(AvailableDrivers, new { Limit = limit }, cancellationToken: ct)).ConfigureAwait(false);
-        return drivers.AsList();
+        return await new MySqlCommand(AvailableDrivers, connection).With("@Limit", limit).ReadListAsync(Rows.Driver, ct).ConfigureAwait(false);
     }
-
-    private static Task<Driver?> GetAsync(MySqlConnection connection, long driverId, CancellationToken ct) =>
-        connection.QuerySingleOrDefaultAsync<Driver>(new CommandDefinition(DriverById, new { Id = driverId }, cancellationToken: ct));
 }

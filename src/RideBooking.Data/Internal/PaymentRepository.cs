@@ -1,4 +1,3 @@
-using Dapper;
 using MySqlConnector;
 
 namespace RideBooking.Data.Internal;
@@ -40,9 +39,8 @@ internal sealed class PaymentRepository(RideBookingDataSource dataSource, Transa
         // Replaying this unit is always safe: the transaction id is the idempotency key.
         return await runner.RunAsync("RecordPayment", transactional: false, async (unit, token) =>
         {
-            using var results = await unit.Connection.QueryMultipleAsync(unit.Command(RecordPayment, new { Id = id, RideId = rideId, TransactionId = transactionId, Amount = amount, Now = now }, token)).ConfigureAwait(false);
-            var stored = await results.ReadSingleOrDefaultAsync<Payment>().ConfigureAwait(false);
-            var rideStatus = await results.ReadSingleOrDefaultAsync<string>().ConfigureAwait(false);
+            var (stored, rideStatus) = await RecordAndReadBackAsync(unit.CreateCommand(RecordPayment)
+                .With("@Id", id).With("@RideId", rideId).With("@TransactionId", transactionId).With("@Amount", amount).With("@Now", now), token).ConfigureAwait(false);
 
             if (stored is not null && stored.Id == id)
             {
@@ -88,11 +86,10 @@ internal sealed class PaymentRepository(RideBookingDataSource dataSource, Transa
         var now = time.UtcNow();
         return await runner.RunAsync("SetPaymentStatus", transactional: false, async (unit, token) =>
         {
-            var stored = await unit.Connection.QuerySingleOrDefaultAsync<Payment>(unit.Command(SettlePayment, new { TransactionId = transactionId, Status = status == PaymentStatus.Succeeded ? "SUCCEEDED" : "FAILED", Now = now }, token)).ConfigureAwait(false);
-            if (stored is null)
-            {
-                throw new EntityNotFoundException("No payment has this transaction id.");
-            }
+            var stored = await unit.CreateCommand(SettlePayment)
+                .With("@TransactionId", transactionId).With("@Status", status == PaymentStatus.Succeeded ? "SUCCEEDED" : "FAILED").With("@Now", now)
+                .ReadSingleOrDefaultAsync(Rows.Payment, token).ConfigureAwait(false)
+                ?? throw new EntityNotFoundException("No payment has this transaction id.");
 
             if (stored.Status != status)
             {
@@ -109,6 +106,22 @@ internal sealed class PaymentRepository(RideBookingDataSource dataSource, Transa
         Guard.TransactionId(transactionId, nameof(transactionId));
         var connection = await dataSource.OpenConnectionAsync(ct).ConfigureAwait(false);
         await using var connectionScope = connection.ConfigureAwait(false);
-        return await connection.QuerySingleOrDefaultAsync<Payment>(new CommandDefinition(PaymentByTransactionId, new { TransactionId = transactionId }, cancellationToken: ct)).ConfigureAwait(false);
+        return await new MySqlCommand(PaymentByTransactionId, connection).With("@TransactionId", transactionId).ReadSingleOrDefaultAsync(Rows.Payment, ct).ConfigureAwait(false);
+    }
+
+    /// <summary>Runs <see cref="RecordPayment"/>: the payment stored under the transaction id, then the ride's status.</summary>
+    private static async Task<(Payment? Stored, string? RideStatus)> RecordAndReadBackAsync(MySqlCommand command, CancellationToken ct)
+    {
+        await using (command.ConfigureAwait(false))
+        {
+            var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
+            await using (reader.ConfigureAwait(false))
+            {
+                var stored = await reader.ReadAsync(ct).ConfigureAwait(false) ? Rows.Payment(reader) : null;
+                await reader.NextResultAsync(ct).ConfigureAwait(false);
+                var rideStatus = await reader.ReadAsync(ct).ConfigureAwait(false) ? reader.GetString(0) : null;
+                return (stored, rideStatus);
+            }
+        }
     }
 }

@@ -1,4 +1,3 @@
-using Dapper;
 using MySqlConnector;
 
 namespace RideBooking.Data.Internal;
@@ -53,15 +52,17 @@ internal sealed class RideBookingService(TransactionRunner runner, IdGenerator i
         var ride = new Ride(ids.Next(), userId, driverId, RideStatus.Requested, fare, now, now);
         var result = await runner.RunAsync("BookRide", transactional: true, async (unit, token) =>
         {
-            if (unit.AfterUnknownCommit && await unit.Connection.QuerySingleOrDefaultAsync<Ride>(unit.Command(RideRepository.RideById, new { Id = ride.Id }, token)).ConfigureAwait(false) is { } stored)
+            if (unit.AfterUnknownCommit && await unit.CreateCommand(RideRepository.RideById).With("@Id", ride.Id).ReadSingleOrDefaultAsync(Rows.Ride, token).ConfigureAwait(false) is { } stored)
             {
                 return stored;
             }
 
-            (long DriverTaken, long RideInserted, long DriverExists) outcome;
+            BookingOutcome outcome;
             try
             {
-                outcome = await unit.Connection.QuerySingleAsync<(long DriverTaken, long RideInserted, long DriverExists)>(unit.Command(BookRide, new { RideId = ride.Id, UserId = userId, DriverId = driverId, Fare = fare, Now = now }, token)).ConfigureAwait(false);
+                outcome = (await unit.CreateCommand(BookRide)
+                    .With("@RideId", ride.Id).With("@UserId", userId).With("@DriverId", driverId).With("@Fare", fare).With("@Now", now)
+                    .ReadSingleOrDefaultAsync(r => new BookingOutcome(r.GetInt64(0), r.GetInt64(1), r.GetInt64(2)), token).ConfigureAwait(false))!;
             }
             catch (MySqlException ex) when (ex.IsDuplicateKey("uq_rides_active_user"))
             {
@@ -120,7 +121,7 @@ internal sealed class RideBookingService(TransactionRunner runner, IdGenerator i
         var now = time.UtcNow();
         return await runner.RunAsync(operation, transactional: true, async (unit, token) =>
         {
-            var ride = await unit.Connection.QuerySingleOrDefaultAsync<Ride>(unit.Command(LockRide, new { Id = rideId }, token)).ConfigureAwait(false)
+            var ride = await unit.CreateCommand(LockRide).With("@Id", rideId).ReadSingleOrDefaultAsync(Rows.Ride, token).ConfigureAwait(false)
                 ?? throw new EntityNotFoundException($"Ride {rideId} does not exist.");
 
             if (unit.AfterUnknownCommit && ride.Status == target)
@@ -135,7 +136,8 @@ internal sealed class RideBookingService(TransactionRunner runner, IdGenerator i
                 throw new InvalidRideStateException(reason);
             }
 
-            await unit.Connection.ExecuteAsync(unit.Command(applySql, new { Id = ride.Id, ride.DriverId, ride.Fare, Now = now }, token)).ConfigureAwait(false);
+            await unit.CreateCommand(applySql).With("@Id", ride.Id).With("@DriverId", ride.DriverId).With("@Fare", ride.Fare).With("@Now", now)
+                .ExecuteAsync(token).ConfigureAwait(false);
             return ride with { Status = target, UpdatedAt = now };
         }, ct).ConfigureAwait(false);
     }
@@ -147,4 +149,7 @@ internal sealed class RideBookingService(TransactionRunner runner, IdGenerator i
         RideStatus.Completed => "completed",
         _ => "cancelled",
     };
+
+    /// <summary>What the booking batch reports: 1 when the driver was taken, 1 when the ride was inserted, 1 when the driver exists.</summary>
+    private sealed record BookingOutcome(long DriverTaken, long RideInserted, long DriverExists);
 }

@@ -1,4 +1,4 @@
-using Dapper;
+using MySqlConnector;
 
 namespace RideBooking.Data.Internal;
 
@@ -48,7 +48,7 @@ internal sealed class RideRepository(RideBookingDataSource dataSource) : IRideRe
     {
         var connection = await dataSource.OpenConnectionAsync(ct).ConfigureAwait(false);
         await using var connectionScope = connection.ConfigureAwait(false);
-        return await connection.QuerySingleOrDefaultAsync<Ride>(new CommandDefinition(RideById, new { Id = rideId }, cancellationToken: ct)).ConfigureAwait(false);
+        return await new MySqlCommand(RideById, connection).With("@Id", rideId).ReadSingleOrDefaultAsync(Rows.Ride, ct).ConfigureAwait(false);
     }
 
     public async Task<IReadOnlyList<Ride>> GetLatestForUserAsync(long userId, int limit, CancellationToken ct = default)
@@ -56,16 +56,14 @@ internal sealed class RideRepository(RideBookingDataSource dataSource) : IRideRe
         Guard.Limit(limit, MaxLatestLimit, nameof(limit));
         var connection = await dataSource.OpenConnectionAsync(ct).ConfigureAwait(false);
         await using var connectionScope = connection.ConfigureAwait(false);
-        var rides = await connection.QueryAsync<Ride>(new CommandDefinition(LatestRidesForUser, new { UserId = userId, Limit = limit }, cancellationToken: ct)).ConfigureAwait(false);
-        return rides.AsList();
+        return await new MySqlCommand(LatestRidesForUser, connection).With("@UserId", userId).With("@Limit", limit).ReadListAsync(Rows.Ride, ct).ConfigureAwait(false);
     }
 
     public async Task<IReadOnlyList<DriverEarnings>> GetDriverEarningsAsync(CancellationToken ct = default)
     {
         var connection = await dataSource.OpenConnectionAsync(ct).ConfigureAwait(false);
         await using var connectionScope = connection.ConfigureAwait(false);
-        var earnings = await connection.QueryAsync<DriverEarnings>(new CommandDefinition(EarningsPerDriver, cancellationToken: ct)).ConfigureAwait(false);
-        return earnings.AsList();
+        return await new MySqlCommand(EarningsPerDriver, connection).ReadListAsync(Rows.DriverEarnings, ct).ConfigureAwait(false);
     }
 
     public async Task<IReadOnlyList<RankedDriver>> GetTopDriversAsync(int top, CancellationToken ct = default)
@@ -73,7 +71,6 @@ internal sealed class RideRepository(RideBookingDataSource dataSource) : IRideRe
         Guard.Limit(top, MaxTop, nameof(top));
         var connection = await dataSource.OpenConnectionAsync(ct).ConfigureAwait(false);
         await using var connectionScope = connection.ConfigureAwait(false);
-        var ranked = await connection.QueryAsync<RankedDriver>(new CommandDefinition(TopDriversByEarnings, new { Top = top, Skip = top - 1 }, cancellationToken: ct)).ConfigureAwait(false);
-        return ranked.AsList();
+        return await new MySqlCommand(TopDriversByEarnings, connection).With("@Top", top).With("@Skip", top - 1).ReadListAsync(Rows.RankedDriver, ct).ConfigureAwait(false);
     }
 }

@@ -1,4 +1,3 @@
-using Dapper;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
@@ -30,8 +29,8 @@ internal sealed class UnitOfWork(MySqlConnection connection, bool transactional,
     /// <summary>Gets a value indicating whether a transaction was started on the connection.</summary>
     public bool Began { get; private set; }
 
-    /// <summary>A command of this unit; the first one of a transactional unit starts the transaction.</summary>
-    public CommandDefinition Command(string sql, object? parameters, CancellationToken ct)
+    /// <summary>A command of this unit; the first one of a transactional unit also starts the transaction.</summary>
+    public MySqlCommand CreateCommand(string sql)
     {
         if (transactional && !Began)
         {
@@ -39,7 +38,7 @@ internal sealed class UnitOfWork(MySqlConnection connection, bool transactional,
             sql = BeginTransaction + sql;
         }
 
-        return new CommandDefinition(sql, parameters, cancellationToken: ct);
+        return new MySqlCommand(sql, Connection);
     }
 }
 
@@ -167,14 +166,8 @@ internal sealed partial class TransactionRunner
         }
     }
 
-    private static async Task ExecuteAsync(MySqlConnection connection, string sql, CancellationToken ct)
-    {
-        var command = new MySqlCommand(sql, connection);
-        await using (command.ConfigureAwait(false))
-        {
-            await command.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
-        }
-    }
+    private static Task<int> ExecuteAsync(MySqlConnection connection, string sql, CancellationToken ct) =>
+        new MySqlCommand(sql, connection).ExecuteAsync(ct);
 
     [LoggerMessage(EventId = 1, Level = LogLevel.Warning,
         Message = "RideBooking.Data {Operation}: {Reason} (MySQL error {ErrorCode}) on attempt {Attempt}; retrying the whole transaction (at most {MaxRetries} retries) after {DelayMs:F0} ms")]

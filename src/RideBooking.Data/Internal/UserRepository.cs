@@ -1,4 +1,3 @@
-using Dapper;
 using MySqlConnector;
 
 namespace RideBooking.Data.Internal;
@@ -19,14 +18,15 @@ internal sealed class UserRepository(RideBookingDataSource dataSource, Transacti
         var user = new User(ids.Next(), Guard.Text(name, nameof(name), Guard.NameMaxLength), Guard.Text(phone, nameof(phone), Guard.PhoneMaxLength), time.UtcNow());
         return await runner.RunAsync("CreateUser", transactional: false, async (unit, token) =>
         {
-            if (unit.AfterUnknownCommit && await GetAsync(unit.Connection, user.Id, token).ConfigureAwait(false) is { } stored)
+            if (unit.AfterUnknownCommit && await unit.CreateCommand(UserById).With("@Id", user.Id).ReadSingleOrDefaultAsync(Rows.User, token).ConfigureAwait(false) is { } stored)
             {
                 return stored;
             }
 
             try
             {
-                await unit.Connection.ExecuteAsync(unit.Command(InsertUser, user, token)).ConfigureAwait(false);
+                await unit.CreateCommand(InsertUser).With("@Id", user.Id).With("@Name", user.Name).With("@Phone", user.Phone).With("@CreatedAt", user.CreatedAt)
+                    .ExecuteAsync(token).ConfigureAwait(false);
                 return user;
             }
             catch (MySqlException ex) when (ex.IsDuplicateKey("uq_users_phone"))
@@ -40,9 +40,6 @@ internal sealed class UserRepository(RideBookingDataSource dataSource, Transacti
     {
         var connection = await dataSource.OpenConnectionAsync(ct).ConfigureAwait(false);
         await using var connectionScope = connection.ConfigureAwait(false);
-        return await GetAsync(connection, userId, ct).ConfigureAwait(false);
+        return await new MySqlCommand(UserById, connection).With("@Id", userId).ReadSingleOrDefaultAsync(Rows.User, ct).ConfigureAwait(false);
     }
-
-    private static Task<User?> GetAsync(MySqlConnection connection, long userId, CancellationToken ct) =>
-        connection.QuerySingleOrDefaultAsync<User>(new CommandDefinition(UserById, new { Id = userId }, cancellationToken: ct));
 }

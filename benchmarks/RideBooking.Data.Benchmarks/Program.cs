@@ -47,7 +47,7 @@ foreach (var size in sizes.Split(','))
 
 var job = smoke
     ? Job.Dry.WithToolchain(InProcessEmitToolchain.Instance)
-    : Job.Default.WithWarmupCount(3).WithIterationCount(12);
+    : Job.Default.WithWarmupCount(5).WithIterationCount(20);
 var config = DefaultConfig.Instance
     .AddJob(job)
     .AddDiagnoser(MemoryDiagnoser.Default)

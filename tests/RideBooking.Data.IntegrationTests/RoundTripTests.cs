@@ -87,4 +87,25 @@ public sealed class RoundTripTests(DatabaseFixture db, ITestOutputHelper output)
             new { id = Random.Shared.NextInt64(1L << 40, 1L << 50), userId, driverId, fare });
         await connection.ExecuteAsync("COMMIT");
     }
+
+    [Fact]
+    public async Task Library_transactions_run_at_read_committed()
+    {
+        await using var services = DatabaseFixture.BuildServices(db.ConnectionString);
+        var runner = Microsoft.Extensions.DependencyInjection.ServiceProviderServiceExtensions.GetRequiredService<RideBooking.Data.Internal.TransactionRunner>(services);
+        var isolation = await runner.RunAsync("IsolationProbe", transactional: true, async (unit, ct) =>
+        {
+            // MySQL 8 names the variable transaction_isolation; MariaDB before 11.1 calls it tx_isolation.
+            try
+            {
+                return (string)(await unit.CreateCommand("SELECT @@session.transaction_isolation").ExecuteScalarAsync(ct))!;
+            }
+            catch (MySqlConnector.MySqlException)
+            {
+                return (string)(await unit.CreateCommand("SELECT @@session.tx_isolation").ExecuteScalarAsync(ct))!;
+            }
+        }, CancellationToken.None);
+
+        Assert.Equal("READ-COMMITTED", isolation);
+    }
 }

@@ -26,7 +26,25 @@ internal sealed class RideBookingDataSource : IAsyncDisposable, IDisposable
             // variables are assigned before they are read), so the reset on checkout is not needed.
             ConnectionReset = false,
         };
-        _dataSource = new MySqlDataSourceBuilder(builder.ConnectionString).Build();
+        _dataSource = new MySqlDataSourceBuilder(builder.ConnectionString)
+            .UseConnectionOpenedCallback(SetSessionDefaultsAsync)
+            .Build();
+    }
+
+    /// <summary>
+    /// Every transaction of the library runs at READ COMMITTED: set once per physical connection, so
+    /// that starting a transaction needs no statement of its own (connections are not reset in the pool).
+    /// </summary>
+    private static async ValueTask SetSessionDefaultsAsync(MySqlConnectionOpenedContext context, CancellationToken ct)
+    {
+        if ((context.Conditions & MySqlConnectionOpenedConditions.New) != 0)
+        {
+            var command = new MySqlCommand("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED", context.Connection);
+            await using (command.ConfigureAwait(false))
+            {
+                await command.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+            }
+        }
     }
 
     public async ValueTask<MySqlConnection> OpenConnectionAsync(CancellationToken ct)

@@ -12,7 +12,8 @@ namespace RideBooking.Data.Internal;
 /// </summary>
 internal sealed class UnitOfWork(MySqlConnection connection, bool transactional, int attempt, bool afterUnknownCommit)
 {
-    internal const string BeginTransaction = "SET TRANSACTION ISOLATION LEVEL READ COMMITTED; START TRANSACTION;\n";
+    /// <summary>The session's isolation level is READ COMMITTED (set when the connection was opened).</summary>
+    internal const string BeginTransaction = "START TRANSACTION;\n";
 
     /// <summary>Gets the open connection.</summary>
     public MySqlConnection Connection { get; } = connection;

@@ -1,5 +1,4 @@
 using BenchmarkDotNet.Attributes;
-using Microsoft.Extensions.DependencyInjection;
 
 namespace RideBooking.Data.Benchmarks;
 
@@ -15,19 +14,12 @@ public class BookingBenchmarks : WriteBenchmarkBase
     private const int BookingsPerClient = 8;
     private const int MaxClients = 16;
 
-    private IRideBookingService _booking = null!;
     private int _next;
 
     [Params(1, 4, 16)]
     public int Clients { get; set; }
 
     protected override int PoolSize => Invocations * MaxClients * BookingsPerClient;
-
-    protected override async Task GlobalSetupAsync()
-    {
-        await base.GlobalSetupAsync();
-        _booking = Services.GetRequiredService<IRideBookingService>();
-    }
 
     [IterationSetup]
     public void IterationSetup()
@@ -46,7 +38,7 @@ public class BookingBenchmarks : WriteBenchmarkBase
     });
 
     [Benchmark(OperationsPerInvoke = BookingsPerClient)]
-    public Task Library_BookAsync() => RunClientsAsync(pair => _booking.BookAsync(UserId(pair), DriverId(pair), 25m));
+    public Task Library_BookAsync() => RunClientsAsync(pair => Booking.BookAsync(UserId(pair), DriverId(pair), 25m));
 
     /// <summary>Every client books its own drivers one after the other; the clients run concurrently.</summary>
     private Task RunClientsAsync(Func<long, Task> book)
@@ -71,16 +63,9 @@ public class HotDriverBenchmarks : WriteBenchmarkBase
     private const int Invocations = 16;
     private const int Racers = 16;
 
-    private IRideBookingService _booking = null!;
     private int _race;
 
     protected override int PoolSize => Invocations * Racers;
-
-    protected override async Task GlobalSetupAsync()
-    {
-        await base.GlobalSetupAsync();
-        _booking = Services.GetRequiredService<IRideBookingService>();
-    }
 
     [IterationSetup]
     public void IterationSetup()
@@ -97,7 +82,7 @@ public class HotDriverBenchmarks : WriteBenchmarkBase
     {
         try
         {
-            await _booking.BookAsync(user, driver, 30m);
+            await Booking.BookAsync(user, driver, 30m);
             return true;
         }
         catch (DriverUnavailableException)

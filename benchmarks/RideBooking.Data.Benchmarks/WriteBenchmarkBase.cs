@@ -20,6 +20,8 @@ public abstract class WriteBenchmarkBase
 
     protected ServiceProvider Services { get; private set; } = null!;
 
+    protected IRideBookingService Booking { get; private set; } = null!;
+
     internal IdGenerator Ids { get; } = new(TimeProvider.System, IdGenerator.MaxWorkerId);
 
     protected abstract int PoolSize { get; }
@@ -57,6 +59,7 @@ public abstract class WriteBenchmarkBase
         }
 
         Services = BenchmarkData.Library(Database);
+        Booking = Services.GetRequiredService<IRideBookingService>();
         ResetPool();
     }
 

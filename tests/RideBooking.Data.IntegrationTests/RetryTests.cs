@@ -170,15 +170,18 @@ public sealed class RetryTests(DatabaseFixture db) : IClassFixture<DatabaseFixtu
         // The connection dies around the first COMMIT: after the server committed (the client never
         // hears back), or before COMMIT reached it (the first attempt is rolled back).
         var hooked = 0;
-        runner.BeforeCommit = async (connection, ct) =>
+        runner.BeforeCommit = async (connection, committingCommand, ct) =>
         {
             if (Interlocked.Increment(ref hooked) == 1)
             {
                 if (commitReachedServer)
                 {
-                    await connection.ExecuteAsync("COMMIT");
+                    // The batch that carries COMMIT runs on the server...
+                    await using var sameBatch = committingCommand!.Clone();
+                    await sameBatch.ExecuteNonQueryAsync(ct);
                 }
 
+                // ...and the connection is gone before the client hears back.
                 await KillAsync(connection.ServerThread);
             }
         };

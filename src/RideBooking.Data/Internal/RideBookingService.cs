@@ -5,23 +5,23 @@ namespace RideBooking.Data.Internal;
 internal sealed class RideBookingService(TransactionRunner runner, IdGenerator ids, TimeProvider time, RideBookingMetrics metrics) : IRideBookingService
 {
     /// <summary>
-    /// Holds the driver and inserts the ride in one batch, sent in the same round trip that starts the
-    /// transaction; COMMIT is the second and last round trip. The conditional UPDATE takes the
-    /// driver's row lock and succeeds for exactly one concurrent caller; the INSERT runs only when it
-    /// did and only for an existing user; the UNIQUE index on rides.active_user_id refuses a second
-    /// active ride of the user. ROW_COUNT() of an UPDATE that changes the only column it filters on is
-    /// the same whether the connection reports found or affected rows.
+    /// First round trip (with START TRANSACTION): take the driver. The conditional UPDATE takes the
+    /// driver's row lock and matches for exactly one concurrent caller; it changes the only column it
+    /// filters on, so its count is the same whether the connection reports found or affected rows.
     /// </summary>
-    private const string BookRide = """
-        UPDATE drivers SET available = FALSE WHERE id = @DriverId AND available = TRUE;
-        SET @rb_driver_taken = ROW_COUNT();
+    private const string TakeDriver = "UPDATE drivers SET available = FALSE WHERE id = @DriverId AND available = TRUE";
+
+    /// <summary>
+    /// Second round trip (with COMMIT): insert the ride. The database refuses an unknown user (foreign
+    /// key) and a second active ride of the user or the driver (UNIQUE generated columns).
+    /// </summary>
+    private const string InsertRide = """
         INSERT INTO rides (id, user_id, driver_id, status, fare, created_at, updated_at)
-        SELECT @RideId, u.id, @DriverId, 'REQUESTED', @Fare, @Now, @Now
-        FROM users u WHERE u.id = @UserId AND @rb_driver_taken = 1;
-        SET @rb_ride_inserted = ROW_COUNT();
-        SELECT @rb_driver_taken AS DriverTaken, @rb_ride_inserted AS RideInserted,
-               EXISTS (SELECT 1 FROM drivers WHERE id = @DriverId) AS DriverExists;
+        VALUES (@RideId, @UserId, @DriverId, 'REQUESTED', @Fare, @Now, @Now)
         """;
+
+    /// <summary>For a caller that did not get the driver: does the driver exist at all.</summary>
+    private const string DriverExists = "SELECT EXISTS (SELECT 1 FROM drivers WHERE id = @DriverId)";
 
     private const string LockRide = $"{RideRepository.RideById} FOR UPDATE";
 
@@ -57,12 +57,25 @@ internal sealed class RideBookingService(TransactionRunner runner, IdGenerator i
                 return stored;
             }
 
-            BookingOutcome outcome;
+            var taken = await unit.CreateCommand(TakeDriver).With("@DriverId", driverId).ExecuteAsync(token).ConfigureAwait(false);
+            if (taken != 1)
+            {
+                // Lost: end the transaction and learn why in the same round trip.
+                var exists = await unit.RollBackThenScalarAsync(unit.CreateCommand(DriverExists).With("@DriverId", driverId), token).ConfigureAwait(false);
+                if (Convert.ToInt64(exists, System.Globalization.CultureInfo.InvariantCulture) != 1)
+                {
+                    throw new EntityNotFoundException($"Driver {driverId} does not exist.");
+                }
+
+                metrics.Conflict("BookRide", "driver_unavailable");
+                throw new DriverUnavailableException($"Driver {driverId} is not available.");
+            }
+
             try
             {
-                outcome = (await unit.CreateCommand(BookRide)
-                    .With("@RideId", ride.Id).With("@UserId", userId).With("@DriverId", driverId).With("@Fare", fare).With("@Now", now)
-                    .ReadSingleOrDefaultAsync(r => new BookingOutcome(r.GetInt64(0), r.GetInt64(1), r.GetInt64(2)), token).ConfigureAwait(false))!;
+                await unit.ExecuteAndCommitAsync(
+                    unit.CreateCommand(InsertRide).With("@RideId", ride.Id).With("@UserId", userId).With("@DriverId", driverId).With("@Fare", fare).With("@Now", now),
+                    token).ConfigureAwait(false);
             }
             catch (MySqlException ex) when (ex.IsDuplicateKey("uq_rides_active_user"))
             {
@@ -74,21 +87,9 @@ internal sealed class RideBookingService(TransactionRunner runner, IdGenerator i
                 metrics.Conflict("BookRide", "driver_unavailable");
                 throw new DriverUnavailableException($"Driver {driverId} already has an active ride.", ex);
             }
-
-            if (outcome.DriverTaken != 1)
+            catch (MySqlException ex) when (ex.ErrorCode == MySqlErrorCode.NoReferencedRow2)
             {
-                if (outcome.DriverExists != 1)
-                {
-                    throw new EntityNotFoundException($"Driver {driverId} does not exist.");
-                }
-
-                metrics.Conflict("BookRide", "driver_unavailable");
-                throw new DriverUnavailableException($"Driver {driverId} is not available.");
-            }
-
-            if (outcome.RideInserted != 1)
-            {
-                throw new EntityNotFoundException($"User {userId} does not exist.");
+                throw new EntityNotFoundException($"User {userId} does not exist.", ex);
             }
 
             return ride;
@@ -150,6 +151,4 @@ internal sealed class RideBookingService(TransactionRunner runner, IdGenerator i
         _ => "cancelled",
     };
 
-    /// <summary>What the booking batch reports: 1 when the driver was taken, 1 when the ride was inserted, 1 when the driver exists.</summary>
-    private sealed record BookingOutcome(long DriverTaken, long RideInserted, long DriverExists);
 }

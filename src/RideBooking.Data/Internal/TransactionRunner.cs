@@ -8,9 +8,15 @@ namespace RideBooking.Data.Internal;
 /// <summary>
 /// What a unit of work gets: an open connection and the commands to run on it. In a transactional
 /// unit the first command also starts the transaction (READ COMMITTED), so beginning costs no round
-/// trip of its own; the runner sends COMMIT after the unit returns, or ROLLBACK when it throws.
+/// trip of its own. The runner sends COMMIT after the unit returns and ROLLBACK when it throws,
+/// unless the unit ended the transaction itself inside its last command (saving that round trip).
 /// </summary>
-internal sealed class UnitOfWork(MySqlConnection connection, bool transactional, int attempt, bool afterUnknownCommit)
+internal sealed class UnitOfWork(
+    MySqlConnection connection,
+    bool transactional,
+    int attempt,
+    bool afterUnknownCommit,
+    Func<MySqlConnection, MySqlCommand?, CancellationToken, Task>? beforeCommit)
 {
     /// <summary>The session's isolation level is READ COMMITTED (set when the connection was opened).</summary>
     internal const string BeginTransaction = "START TRANSACTION;\n";
@@ -30,6 +36,12 @@ internal sealed class UnitOfWork(MySqlConnection connection, bool transactional,
     /// <summary>Gets a value indicating whether a transaction was started on the connection.</summary>
     public bool Began { get; private set; }
 
+    /// <summary>Gets a value indicating whether the unit sent COMMIT at the end of one of its commands.</summary>
+    public bool CommitInFlight { get; private set; }
+
+    /// <summary>Gets a value indicating whether the unit ended the transaction with a ROLLBACK that ran first in one of its commands.</summary>
+    public bool RolledBack { get; private set; }
+
     /// <summary>A command of this unit; the first one of a transactional unit also starts the transaction.</summary>
     public MySqlCommand CreateCommand(string sql)
     {
@@ -40,6 +52,33 @@ internal sealed class UnitOfWork(MySqlConnection connection, bool transactional,
         }
 
         return new MySqlCommand(sql, Connection);
+    }
+
+    /// <summary>
+    /// Runs the command and COMMIT in one round trip. A server error stops the batch at the failing
+    /// statement, so the COMMIT then never runs; a lost connection leaves the outcome unknown.
+    /// </summary>
+    public async Task<int> ExecuteAndCommitAsync(MySqlCommand command, CancellationToken ct)
+    {
+        command.CommandText += ";\nCOMMIT";
+        CommitInFlight = true;
+        if (beforeCommit is { } hook)
+        {
+            await hook(Connection, command, ct).ConfigureAwait(false);
+        }
+
+        return await command.ExecuteAsync(ct).ConfigureAwait(false);
+    }
+
+    /// <summary>Ends the transaction with ROLLBACK and runs the command's query after it, in one round trip; returns its first value.</summary>
+    public async Task<object?> RollBackThenScalarAsync(MySqlCommand command, CancellationToken ct)
+    {
+        command.CommandText = "ROLLBACK;\n" + command.CommandText;
+        RolledBack = true;
+        await using (command.ConfigureAwait(false))
+        {
+            return await command.ExecuteScalarAsync(ct).ConfigureAwait(false);
+        }
     }
 }
 
@@ -70,8 +109,8 @@ internal sealed partial class TransactionRunner
         _logger = (ILogger?)loggerFactory?.CreateLogger<TransactionRunner>() ?? NullLogger.Instance;
     }
 
-    /// <summary>Test seam: runs just before COMMIT is sent.</summary>
-    internal Func<MySqlConnection, CancellationToken, Task>? BeforeCommit { get; set; }
+    /// <summary>Test seam: runs just before COMMIT is sent, with the command that carries it when a unit commits in its own batch.</summary>
+    internal Func<MySqlConnection, MySqlCommand?, CancellationToken, Task>? BeforeCommit { get; set; }
 
     /// <summary>
     /// Runs <paramref name="work"/> in a READ COMMITTED transaction, or in autocommit mode when
@@ -85,30 +124,31 @@ internal sealed partial class TransactionRunner
         {
             ct.ThrowIfCancellationRequested();
             var connection = await _dataSource.OpenConnectionAsync(ct).ConfigureAwait(false);
-            var unit = new UnitOfWork(connection, transactional, attempt, afterUnknownCommit);
+            var unit = new UnitOfWork(connection, transactional, attempt, afterUnknownCommit, BeforeCommit);
             var commitSent = false;
             var ended = false;
             try
             {
                 var result = await work(unit, ct).ConfigureAwait(false);
-                if (unit.Began)
+                if (unit.Began && !unit.CommitInFlight && !unit.RolledBack)
                 {
                     if (BeforeCommit is { } hook)
                     {
-                        await hook(connection, ct).ConfigureAwait(false);
+                        await hook(connection, null, ct).ConfigureAwait(false);
                     }
 
                     commitSent = true;
                     await ExecuteAsync(connection, "COMMIT", ct).ConfigureAwait(false);
-                    ended = true;
                 }
 
+                ended = true;
                 return result;
             }
             catch (MySqlException ex) when (!commitSent && IsRetryable(ex) && attempt <= _options.MaxTransactionRetries)
             {
                 // A deadlock rolled the whole transaction back already; a lock wait timeout rolled back
                 // only the statement, so roll back the rest explicitly before running the unit again.
+                // (A batch stops at its failing statement: a COMMIT after it never ran.)
                 await RollBackQuietlyAsync(unit).ConfigureAwait(false);
                 ended = true;
                 var reason = ex.ErrorCode == MySqlErrorCode.LockDeadlock ? "deadlock" : "lock_wait_timeout";
@@ -117,13 +157,21 @@ internal sealed partial class TransactionRunner
                 LogRetry(_logger, operation, reason, (int)ex.ErrorCode, attempt, _options.MaxTransactionRetries, delay.TotalMilliseconds);
                 await Task.Delay(delay, _time, ct).ConfigureAwait(false);
             }
-            catch (Exception ex) when (commitSent && ex is not OperationCanceledException && attempt <= _options.MaxTransactionRetries)
+            catch (Exception ex) when (attempt <= _options.MaxTransactionRetries && (commitSent || (unit.CommitInFlight && IsConnectionFailure(ex))))
             {
                 // The outcome of COMMIT is unknown. Run the unit again in replay mode: it finds its own
                 // earlier result by its pre-generated key instead of writing a second time.
+                await RollBackQuietlyAsync(unit).ConfigureAwait(false);
+                ended = true;
                 afterUnknownCommit = true;
                 _metrics.Retry(operation, "unknown_commit");
                 LogUnknownCommit(_logger, operation, attempt, ex.GetType().Name);
+            }
+            catch (RideBookingException) when (unit.RolledBack)
+            {
+                // The unit ended the transaction itself before it refused the operation.
+                ended = true;
+                throw;
             }
             finally
             {
@@ -137,6 +185,19 @@ internal sealed partial class TransactionRunner
             }
         }
     }
+
+    /// <summary>
+    /// The connection failed (no answer from the server, or the server ended the session): as opposed to
+    /// an error the server reported for a statement, which stops a batch before any COMMIT after it.
+    /// </summary>
+    internal static bool IsConnectionFailure(Exception ex) => ex switch
+    {
+        OperationCanceledException or RideBookingException or ArgumentException => false,
+        // Client-side errors carry no SQL state. 1927 (MariaDB) and 4031 (MySQL): the server ended the
+        // session; 1317: the statement was interrupted. Replaying is always safe, so doubt counts as failure.
+        MySqlException mySql => mySql.SqlState is null || mySql.ErrorCode == MySqlErrorCode.QueryInterrupted || (int)mySql.ErrorCode is 1927 or 4031,
+        _ => true,
+    };
 
     internal static bool IsRetryable(MySqlException ex) =>
         ex.ErrorCode is MySqlErrorCode.LockDeadlock or MySqlErrorCode.LockWaitTimeout;

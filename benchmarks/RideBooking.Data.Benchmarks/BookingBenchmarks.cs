@@ -10,8 +10,8 @@ namespace RideBooking.Data.Benchmarks;
 [BenchmarkCategory("Booking")]
 public class BookingBenchmarks : WriteBenchmarkBase
 {
-    private const int Invocations = 16;
-    private const int BookingsPerClient = 16;
+    private const int Invocations = 8;
+    private const int BookingsPerClient = 8;
     private const int MaxClients = 16;
 
     private int _next;
@@ -60,7 +60,7 @@ public class BookingBenchmarks : WriteBenchmarkBase
 [BenchmarkCategory("Hot driver")]
 public class HotDriverBenchmarks : WriteBenchmarkBase
 {
-    private const int Invocations = 64;
+    private const int Invocations = 16;
     private const int Racers = 16;
 
     private int _race;

@@ -75,7 +75,7 @@ public abstract class PaymentBenchmarkBase : WriteBenchmarkBase
 [BenchmarkCategory("Payment: first record")]
 public class PaymentFirstRecordBenchmarks : PaymentBenchmarkBase
 {
-    private const int Invocations = 256;
+    private const int Invocations = 64;
 
     private long[] _rides = [];
     private int _next;

@@ -5,24 +5,23 @@ namespace RideBooking.Data.Internal;
 internal sealed class RideBookingService(TransactionRunner runner, IdGenerator ids, TimeProvider time, RideBookingMetrics metrics) : IRideBookingService
 {
     /// <summary>
-    /// The whole booking in one round trip. The conditional UPDATE takes the driver's row lock and
-    /// matches for exactly one concurrent caller, and only for an existing user; the INSERT runs only
-    /// when the UPDATE matched (<c>ROW_COUNT()</c> of the previous statement). The database refuses a
-    /// second active ride of the user or the driver (UNIQUE generated columns): that error stops the
-    /// batch before COMMIT. Both statements change exactly the rows they match, so the affected count
-    /// (2 for a booking, 0 for a loser) is the same whether the connection reports found or affected rows.
+    /// First round trip (with START TRANSACTION): take the driver. The conditional UPDATE takes the
+    /// driver's row lock and matches for exactly one concurrent caller; it changes the only column it
+    /// filters on, so its count is the same whether the connection reports found or affected rows.
     /// </summary>
-    private const string BookRide = """
-        UPDATE drivers SET available = FALSE
-        WHERE id = @DriverId AND available = TRUE AND EXISTS (SELECT 1 FROM users WHERE id = @UserId);
+    private const string TakeDriver = "UPDATE drivers SET available = FALSE WHERE id = @DriverId AND available = TRUE";
+
+    /// <summary>
+    /// Second round trip (with COMMIT): insert the ride. The database refuses an unknown user (foreign
+    /// key) and a second active ride of the user or the driver (UNIQUE generated columns).
+    /// </summary>
+    private const string InsertRide = """
         INSERT INTO rides (id, user_id, driver_id, status, fare, created_at, updated_at)
-        SELECT @RideId, @UserId, @DriverId, 'REQUESTED', @Fare, @Now, @Now FROM DUAL WHERE ROW_COUNT() = 1
+        VALUES (@RideId, @UserId, @DriverId, 'REQUESTED', @Fare, @Now, @Now)
         """;
 
-    /// <summary>For a caller that did not get the driver: why not.</summary>
-    private const string WhyNotBooked = """
-        SELECT EXISTS (SELECT 1 FROM users WHERE id = @UserId), (SELECT available FROM drivers WHERE id = @DriverId)
-        """;
+    /// <summary>For a caller that did not get the driver: does the driver exist at all.</summary>
+    private const string DriverExists = "SELECT EXISTS (SELECT 1 FROM drivers WHERE id = @DriverId)";
 
     private const string LockRide = $"{RideRepository.RideById} FOR UPDATE";
 
@@ -58,11 +57,24 @@ internal sealed class RideBookingService(TransactionRunner runner, IdGenerator i
                 return stored;
             }
 
-            int affected;
+            var taken = await unit.CreateCommand(TakeDriver).With("@DriverId", driverId).ExecuteAsync(token).ConfigureAwait(false);
+            if (taken != 1)
+            {
+                // Lost: end the transaction and learn why in the same round trip.
+                var exists = await unit.RollBackThenScalarAsync(unit.CreateCommand(DriverExists).With("@DriverId", driverId), token).ConfigureAwait(false);
+                if (Convert.ToInt64(exists, System.Globalization.CultureInfo.InvariantCulture) != 1)
+                {
+                    throw new EntityNotFoundException($"Driver {driverId} does not exist.");
+                }
+
+                metrics.Conflict("BookRide", "driver_unavailable");
+                throw new DriverUnavailableException($"Driver {driverId} is not available.");
+            }
+
             try
             {
-                affected = await unit.ExecuteAndCommitAsync(
-                    unit.CreateCommand(BookRide).With("@RideId", ride.Id).With("@UserId", userId).With("@DriverId", driverId).With("@Fare", fare).With("@Now", now),
+                await unit.ExecuteAndCommitAsync(
+                    unit.CreateCommand(InsertRide).With("@RideId", ride.Id).With("@UserId", userId).With("@DriverId", driverId).With("@Fare", fare).With("@Now", now),
                     token).ConfigureAwait(false);
             }
             catch (MySqlException ex) when (ex.IsDuplicateKey("uq_rides_active_user"))
@@ -75,24 +87,9 @@ internal sealed class RideBookingService(TransactionRunner runner, IdGenerator i
                 metrics.Conflict("BookRide", "driver_unavailable");
                 throw new DriverUnavailableException($"Driver {driverId} already has an active ride.", ex);
             }
-
-            if (affected != 2)
+            catch (MySqlException ex) when (ex.ErrorCode == MySqlErrorCode.NoReferencedRow2)
             {
-                // Nothing was written (the transaction committed empty): find out why, in autocommit.
-                var (userExists, driverAvailable) = (await unit.CreateCommand(WhyNotBooked).With("@UserId", userId).With("@DriverId", driverId)
-                    .ReadSingleOrDefaultAsync(r => Tuple.Create(r.GetInt64(0) == 1, r.IsDBNull(1) ? (bool?)null : r.GetBoolean(1)), token).ConfigureAwait(false))!;
-                if (!userExists)
-                {
-                    throw new EntityNotFoundException($"User {userId} does not exist.");
-                }
-
-                if (driverAvailable is null)
-                {
-                    throw new EntityNotFoundException($"Driver {driverId} does not exist.");
-                }
-
-                metrics.Conflict("BookRide", "driver_unavailable");
-                throw new DriverUnavailableException($"Driver {driverId} is not available.");
+                throw new EntityNotFoundException($"User {userId} does not exist.", ex);
             }
 
             return ride;

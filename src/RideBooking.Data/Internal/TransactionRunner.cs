@@ -9,7 +9,7 @@ namespace RideBooking.Data.Internal;
 /// What a unit of work gets: an open connection and the commands to run on it. In a transactional
 /// unit the first command also starts the transaction (READ COMMITTED), so beginning costs no round
 /// trip of its own. The runner sends COMMIT after the unit returns and ROLLBACK when it throws,
-/// unless the unit committed inside its own last batch (saving that round trip).
+/// unless the unit ended the transaction itself inside its last command (saving that round trip).
 /// </summary>
 internal sealed class UnitOfWork(
     MySqlConnection connection,
@@ -39,8 +39,8 @@ internal sealed class UnitOfWork(
     /// <summary>Gets a value indicating whether the unit sent COMMIT at the end of one of its commands.</summary>
     public bool CommitInFlight { get; private set; }
 
-    /// <summary>Gets a value indicating whether the unit's own COMMIT ran: the transaction is over.</summary>
-    public bool Committed { get; private set; }
+    /// <summary>Gets a value indicating whether the unit ended the transaction with a ROLLBACK that ran first in one of its commands.</summary>
+    public bool RolledBack { get; private set; }
 
     /// <summary>A command of this unit; the first one of a transactional unit also starts the transaction.</summary>
     public MySqlCommand CreateCommand(string sql)
@@ -67,9 +67,18 @@ internal sealed class UnitOfWork(
             await hook(Connection, command, ct).ConfigureAwait(false);
         }
 
-        var affected = await command.ExecuteAsync(ct).ConfigureAwait(false);
-        Committed = true;
-        return affected;
+        return await command.ExecuteAsync(ct).ConfigureAwait(false);
+    }
+
+    /// <summary>Ends the transaction with ROLLBACK and runs the command's query after it, in one round trip; returns its first value.</summary>
+    public async Task<object?> RollBackThenScalarAsync(MySqlCommand command, CancellationToken ct)
+    {
+        command.CommandText = "ROLLBACK;\n" + command.CommandText;
+        RolledBack = true;
+        await using (command.ConfigureAwait(false))
+        {
+            return await command.ExecuteScalarAsync(ct).ConfigureAwait(false);
+        }
     }
 }
 
@@ -121,7 +130,7 @@ internal sealed partial class TransactionRunner
             try
             {
                 var result = await work(unit, ct).ConfigureAwait(false);
-                if (unit.Began && !unit.Committed)
+                if (unit.Began && !unit.CommitInFlight && !unit.RolledBack)
                 {
                     if (BeforeCommit is { } hook)
                     {
@@ -158,9 +167,9 @@ internal sealed partial class TransactionRunner
                 _metrics.Retry(operation, "unknown_commit");
                 LogUnknownCommit(_logger, operation, attempt, ex.GetType().Name);
             }
-            catch (RideBookingException) when (unit.Committed)
+            catch (RideBookingException) when (unit.RolledBack)
             {
-                // The unit's transaction is over (it wrote nothing) before it refused the operation.
+                // The unit ended the transaction itself before it refused the operation.
                 ended = true;
                 throw;
             }

@@ -47,6 +47,30 @@ public sealed class LifecycleTests(DatabaseFixture db) : IClassFixture<DatabaseF
         await db.Booking.CancelAsync(again.Id);
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Booking_outcomes_do_not_depend_on_UseAffectedRows(bool useAffectedRows)
+    {
+        await using var services = DatabaseFixture.BuildServices(new MySqlConnector.MySqlConnectionStringBuilder(db.ConnectionString) { UseAffectedRows = useAffectedRows }.ConnectionString);
+        var booking = Microsoft.Extensions.DependencyInjection.ServiceProviderServiceExtensions.GetRequiredService<IRideBookingService>(services);
+        var user = await db.NewUserAsync();
+        var rival = await db.NewUserAsync();
+        var driver = await db.NewDriverAsync();
+
+        var ride = await booking.BookAsync(user.Id, driver.Id, 7m);
+        await Assert.ThrowsAsync<DriverUnavailableException>(() => booking.BookAsync(rival.Id, driver.Id, 7m));
+        var free = await db.NewDriverAsync();
+        await Assert.ThrowsAsync<EntityNotFoundException>(() => booking.BookAsync(long.MaxValue, free.Id, 7m));
+        Assert.True((await db.Drivers.GetAsync(free.Id))!.Available);
+        await booking.AcceptAsync(ride.Id, driver.Id);
+        await booking.CompleteAsync(ride.Id);
+
+        Assert.Equal(RideStatus.Completed, (await db.Rides.GetAsync(ride.Id))!.Status);
+        Assert.True((await db.Drivers.GetAsync(driver.Id))!.Available);
+        Assert.Empty(await db.Rides.GetLatestForUserAsync(rival.Id, 10));
+    }
+
     [Fact]
     public async Task Cancel_from_requested_or_accepted_frees_the_driver_and_earns_nothing()
     {

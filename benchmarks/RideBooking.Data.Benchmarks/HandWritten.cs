@@ -53,6 +53,7 @@ public static class HandWritten
         await using var command = new MySqlCommand(sql, connection);
         command.Parameters.AddWithValue("@Top", top);
         command.Parameters.AddWithValue("@Skip", top - 1);
+        // (The brief's query reads @Top; the rollup query reads @Skip.)
         await using var reader = await command.ExecuteReaderAsync();
         var ranked = new List<RankedDriver>();
         while (await reader.ReadAsync())

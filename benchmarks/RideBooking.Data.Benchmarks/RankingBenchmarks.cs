@@ -8,7 +8,7 @@ namespace RideBooking.Data.Benchmarks;
 public class TopDriversBenchmarks : QueryBenchmarkBase
 {
     [Benchmark(Baseline = true)]
-    public Task<List<RankedDriver>> HandWritten_Top5() => HandWritten.RankedAsync(ConnectionString, RideRepository.TopDriversByEarnings, 5);
+    public Task<List<RankedDriver>> HandWritten_Top5() => HandWritten.RankedAsync(ConnectionString, RideRepository.TopDrivers, 5);
 
     [Benchmark]
     public Task<IReadOnlyList<RankedDriver>> Library_Top5() => Rides.GetTopDriversAsync(5);

@@ -115,7 +115,7 @@ internal sealed class RideBookingService(TransactionRunner runner, IdGenerator i
         TransitionAsync("CancelRide", rideId, RideStatus.Cancelled, CancelRide, ride =>
             ride.Status is not (RideStatus.Requested or RideStatus.Accepted) ? $"Ride {ride.Id} is {Describe(ride.Status)}; only an active ride can be cancelled." : null, ct);
 
-    /// <summary>Locks the ride row, checks the transition against the locked state, then applies it.</summary>
+    /// <summary>Locks the ride row, checks the transition against the locked state, then applies it (two round trips).</summary>
     private async Task<Ride> TransitionAsync(string operation, long rideId, RideStatus target, string applySql, Func<Ride, string?> refusal, CancellationToken ct)
     {
         Guard.Id(rideId, nameof(rideId));
@@ -137,8 +137,10 @@ internal sealed class RideBookingService(TransactionRunner runner, IdGenerator i
                 throw new InvalidRideStateException(reason);
             }
 
-            await unit.CreateCommand(applySql).With("@Id", ride.Id).With("@DriverId", ride.DriverId).With("@Fare", ride.Fare).With("@Now", now)
-                .ExecuteAsync(token).ConfigureAwait(false);
+            // The change and COMMIT in one round trip: lock, then apply and commit.
+            await unit.ExecuteAndCommitAsync(
+                unit.CreateCommand(applySql).With("@Id", ride.Id).With("@DriverId", ride.DriverId).With("@Fare", ride.Fare).With("@Now", now),
+                token).ConfigureAwait(false);
             return ride with { Status = target, UpdatedAt = now };
         }, ct).ConfigureAwait(false);
     }

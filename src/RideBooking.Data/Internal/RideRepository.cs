@@ -27,22 +27,29 @@ internal sealed class RideRepository(RideBookingDataSource dataSource) : IRideRe
         """;
 
     /// <summary>
-    /// RANK() over the rollup, restricted to drivers earning at least as much as the driver in place
-    /// <c>top</c>: every driver ranked <c>top</c> or better, ties included, read from the top of
-    /// ix_driver_earnings_total. The ranks equal those over all drivers because everyone who earns
-    /// more is inside the range.
+    /// The earnings of the driver in place <c>top</c> (or 0 when fewer drivers have earnings), read from
+    /// the top of ix_driver_earnings_total. Every driver ranked <c>top</c> or better, ties included, earns
+    /// at least this much, and every driver who earns at least this much is ranked <c>top</c> or better.
+    /// </summary>
+    internal const string TopDriversThreshold = """
+        SET @rb_threshold = COALESCE(
+          (SELECT total_earnings FROM driver_earnings ORDER BY total_earnings DESC LIMIT 1 OFFSET @Skip), 0)
+        """;
+
+    /// <summary>
+    /// RANK() over the drivers that earn at least the threshold: a range of ix_driver_earnings_total,
+    /// not the whole rollup. The ranks equal those over all drivers because everyone who earns more is
+    /// inside the range. Sent in one round trip together with <see cref="TopDriversThreshold"/>.
     /// </summary>
     internal const string TopDriversByEarnings = """
-        SELECT DriverId, Earnings, `Rank` FROM (
-          SELECT driver_id AS DriverId, total_earnings AS Earnings,
-                 CAST(RANK() OVER (ORDER BY total_earnings DESC) AS SIGNED) AS `Rank`
-          FROM driver_earnings
-          WHERE total_earnings >= COALESCE(
-            (SELECT e.total_earnings FROM driver_earnings e ORDER BY e.total_earnings DESC LIMIT 1 OFFSET @Skip), 0)
-        ) ranked
-        WHERE `Rank` <= @Top
+        SELECT driver_id AS DriverId, total_earnings AS Earnings,
+               CAST(RANK() OVER (ORDER BY total_earnings DESC) AS SIGNED) AS `Rank`
+        FROM driver_earnings
+        WHERE total_earnings >= @rb_threshold
         ORDER BY `Rank`, DriverId
         """;
+
+    internal const string TopDrivers = $"{TopDriversThreshold};\n{TopDriversByEarnings}";
 
     public async Task<Ride?> GetAsync(long rideId, CancellationToken ct = default)
     {
@@ -71,6 +78,6 @@ internal sealed class RideRepository(RideBookingDataSource dataSource) : IRideRe
         Guard.Limit(top, MaxTop, nameof(top));
         var connection = await dataSource.OpenConnectionAsync(ct).ConfigureAwait(false);
         await using var connectionScope = connection.ConfigureAwait(false);
-        return await new MySqlCommand(TopDriversByEarnings, connection).With("@Top", top).With("@Skip", top - 1).ReadListAsync(Rows.RankedDriver, ct).ConfigureAwait(false);
+        return await new MySqlCommand(TopDrivers, connection).With("@Skip", top - 1).ReadListAsync(Rows.RankedDriver, ct).ConfigureAwait(false);
     }
 }

@@ -60,7 +60,7 @@ internal sealed class UnitOfWork(
     /// </summary>
     public async Task<int> ExecuteAndCommitAsync(MySqlCommand command, CancellationToken ct)
     {
-        command.CommandText += ";\nCOMMIT";
+        command.CommandText = command.CommandText.TrimEnd().TrimEnd(';') + ";\nCOMMIT";
         CommitInFlight = true;
         if (beforeCommit is { } hook)
         {

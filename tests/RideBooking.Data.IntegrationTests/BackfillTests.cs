@@ -54,6 +54,44 @@ public sealed class BackfillTests(DatabaseFixture db) : IClassFixture<DatabaseFi
         Assert.Equal(expected, await db.Rides.GetDriverEarningsAsync());
     }
 
+    [Fact]
+    public async Task The_backfill_is_safe_while_rides_are_being_completed()
+    {
+        var backfill = db.Services.GetRequiredService<IDriverEarningsBackfill>();
+        var drivers = await Task.WhenAll(Enumerable.Range(0, 6).Select(_ => db.NewDriverAsync()));
+        var users = await Task.WhenAll(Enumerable.Range(0, 6).Select(_ => db.NewUserAsync()));
+
+        // Six workers complete rides while the rollup is rebuilt again and again in batches of one driver.
+        using var stop = new CancellationTokenSource();
+        var rebuilds = Task.Run(async () =>
+        {
+            var runs = 0;
+            while (!stop.IsCancellationRequested || runs == 0)
+            {
+                await backfill.RebuildAsync(1);
+                runs++;
+            }
+
+            return runs;
+        });
+        await Task.WhenAll(Enumerable.Range(0, 6).Select(worker => Task.Run(async () =>
+        {
+            for (var i = 0; i < 15; i++)
+            {
+                var ride = await db.Booking.BookAsync(users[worker].Id, drivers[worker].Id, 10m + i);
+                await db.Booking.AcceptAsync(ride.Id, drivers[worker].Id);
+                await db.Booking.CompleteAsync(ride.Id);
+            }
+        })));
+        await stop.CancelAsync();
+        Assert.True(await rebuilds > 0);
+
+        await using var connection = await db.OpenAsync();
+        var expected = (await connection.QueryAsync<DriverEarnings>(EarningsFromRides)).ToList();
+        Assert.Equal(expected, await db.Rides.GetDriverEarningsAsync());
+        Assert.All(drivers, d => Assert.Contains(expected, e => e.DriverId == d.Id && e.TotalEarnings == (15 * 10m) + 105m));
+    }
+
     [Theory]
     [InlineData(0)]
     [InlineData(10_001)]

@@ -46,6 +46,15 @@ internal static class DbCommands
         }
     }
 
+    /// <summary>The first column of the first row, as a 64-bit integer (counts, EXISTS, ROW_COUNT()).</summary>
+    public static async Task<long> ReadInt64Async(this MySqlCommand command, CancellationToken ct)
+    {
+        await using (command.ConfigureAwait(false))
+        {
+            return Convert.ToInt64(await command.ExecuteScalarAsync(ct).ConfigureAwait(false), System.Globalization.CultureInfo.InvariantCulture);
+        }
+    }
+
     public static async Task<int> ExecuteAsync(this MySqlCommand command, CancellationToken ct)
     {
         await using (command.ConfigureAwait(false))

@@ -43,9 +43,8 @@ internal sealed class DriverEarningsBackfill(RideBookingDataSource dataSource, T
             var last = ids.Count == driversPerBatch ? ids[^1] : long.MaxValue;
             var now = time.UtcNow();
             var lowerBound = after;
-            withEarnings += await runner.RunAsync("RebuildDriverEarnings", transactional: true, async (unit, token) =>
-                (await unit.CreateCommand(RebuildWindow).With("@After", lowerBound).With("@Last", last).With("@Now", now)
-                    .ReadListAsync(r => r.GetInt64(0), token).ConfigureAwait(false))[0], ct).ConfigureAwait(false);
+            withEarnings += await runner.RunAsync("RebuildDriverEarnings", transactional: true, (unit, token) =>
+                unit.CreateCommand(RebuildWindow).With("@After", lowerBound).With("@Last", last).With("@Now", now).ReadInt64Async(token), ct).ConfigureAwait(false);
             batches++;
             if (last == long.MaxValue)
             {

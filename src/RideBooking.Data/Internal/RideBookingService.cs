@@ -61,8 +61,7 @@ internal sealed class RideBookingService(TransactionRunner runner, IdGenerator i
             if (taken != 1)
             {
                 // Lost: end the transaction and learn why in the same round trip.
-                var exists = await unit.RollBackThenScalarAsync(unit.CreateCommand(DriverExists).With("@DriverId", driverId), token).ConfigureAwait(false);
-                if (Convert.ToInt64(exists, System.Globalization.CultureInfo.InvariantCulture) != 1)
+                if (await unit.RollBackThenReadInt64Async(unit.CreateCommand(DriverExists).With("@DriverId", driverId), token).ConfigureAwait(false) != 1)
                 {
                     throw new EntityNotFoundException($"Driver {driverId} does not exist.");
                 }

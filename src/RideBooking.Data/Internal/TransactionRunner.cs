@@ -71,14 +71,11 @@ internal sealed class UnitOfWork(
     }
 
     /// <summary>Ends the transaction with ROLLBACK and runs the command's query after it, in one round trip; returns its first value.</summary>
-    public async Task<object?> RollBackThenScalarAsync(MySqlCommand command, CancellationToken ct)
+    public Task<long> RollBackThenReadInt64Async(MySqlCommand command, CancellationToken ct)
     {
         command.CommandText = "ROLLBACK;\n" + command.CommandText;
         RolledBack = true;
-        await using (command.ConfigureAwait(false))
-        {
-            return await command.ExecuteScalarAsync(ct).ConfigureAwait(false);
-        }
+        return command.ReadInt64Async(ct);
     }
 }
 

@@ -3,9 +3,34 @@ namespace RideBooking.Data;
 /// <summary>Settings of the RideBooking.Data services, bound from the <c>RideBooking</c> configuration section or set in code.</summary>
 public sealed class RideBookingOptions
 {
-    /// <summary>Gets or sets the MySQL/MariaDB connection string of the database that holds the schema.</summary>
-    /// <value>Required; there is no default.</value>
+    /// <summary>
+    /// Gets or sets the MySQL/MariaDB connection string of the database that holds the schema: the one-shard
+    /// topology. Set either this or <see cref="Shards"/>, not both.
+    /// </summary>
+    /// <value>Required unless <see cref="Shards"/> is given; there is no default.</value>
     public string? ConnectionString { get; set; }
+
+    /// <summary>
+    /// Gets the physical shards, each with its primary and replicas. Physical shard <c>i</c> is <c>Shards[i]</c>.
+    /// Set either this or <see cref="ConnectionString"/>, not both.
+    /// </summary>
+    /// <value>Empty by default (the one-shard topology of <see cref="ConnectionString"/>); at most 256 shards.</value>
+    public IList<ShardOptions> Shards { get; } = [];
+
+    /// <summary>Gets or sets the replication lag above which a replica gets no reads until it has caught up.</summary>
+    /// <value>1 millisecond to 1 hour. The default is 5 seconds.</value>
+    public TimeSpan MaxReplicaLag { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// Gets or sets how long a replica read waits, on the replica, for the caller's own earlier writes to arrive
+    /// before it is sent to the primary instead.
+    /// </summary>
+    /// <value>0 to 30 seconds. The default is 500 milliseconds.</value>
+    public TimeSpan ReplicaWaitTimeout { get; set; } = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>Gets or sets how often each replica's replication state and lag are checked.</summary>
+    /// <value>10 milliseconds to 1 minute. The default is 1 second.</value>
+    public TimeSpan ReplicaCheckInterval { get; set; } = TimeSpan.FromSeconds(1);
 
     /// <summary>Gets or sets how many times a transaction is retried after a deadlock or lock wait timeout.</summary>
     /// <value>0 to 10. The default is 3.</value>

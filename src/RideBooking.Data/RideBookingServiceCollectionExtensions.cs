@@ -47,6 +47,13 @@ public static class RideBookingServiceCollectionExtensions
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<RideBookingMetrics>();
         services.TryAddSingleton<RideBookingDataSource>();
+        services.TryAddSingleton<IShardMap, ModuloShardMap>();
+        services.TryAddSingleton<ShardResolver>();
+        services.TryAddSingleton<IShardResolver>(sp => sp.GetRequiredService<ShardResolver>());
+        services.TryAddSingleton<ReplicaMonitor>();
+        services.TryAddSingleton<ShardReader>();
+        services.TryAddSingleton<ReadYourWrites>();
+        services.TryAddSingleton<IReadYourWrites>(sp => sp.GetRequiredService<ReadYourWrites>());
         services.TryAddSingleton<TransactionRunner>();
         services.TryAddSingleton(sp => new IdGenerator(
             sp.GetRequiredService<TimeProvider>(),

@@ -33,6 +33,23 @@ internal static class DbCommands
         }
     }
 
+    /// <summary>Every row of the reader's current result set.</summary>
+    public static async Task<List<T>> ReadListAsync<T>(this MySqlDataReader reader, Func<MySqlDataReader, T> map, CancellationToken ct)
+    {
+        var rows = new List<T>();
+        while (await reader.ReadAsync(ct).ConfigureAwait(false))
+        {
+            rows.Add(map(reader));
+        }
+
+        return rows;
+    }
+
+    /// <summary>The first row of the reader's current result set, or <see langword="null"/>.</summary>
+    public static async Task<T?> ReadSingleOrDefaultAsync<T>(this MySqlDataReader reader, Func<MySqlDataReader, T> map, CancellationToken ct)
+        where T : class =>
+        await reader.ReadAsync(ct).ConfigureAwait(false) ? map(reader) : null;
+
     public static async Task<T?> ReadSingleOrDefaultAsync<T>(this MySqlCommand command, Func<MySqlDataReader, T> map, CancellationToken ct)
         where T : class
     {

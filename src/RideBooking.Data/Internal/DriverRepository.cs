@@ -2,7 +2,7 @@ using MySqlConnector;
 
 namespace RideBooking.Data.Internal;
 
-internal sealed class DriverRepository(RideBookingDataSource dataSource, TransactionRunner runner, IdGenerator ids, TimeProvider time) : IDriverRepository
+internal sealed class DriverRepository(ShardReader reader, ShardResolver shards, TransactionRunner runner, IdGenerator ids, TimeProvider time, RideBookingMetrics metrics) : IDriverRepository
 {
     internal const int MaxAvailableLimit = 1000;
 
@@ -20,39 +20,56 @@ internal sealed class DriverRepository(RideBookingDataSource dataSource, Transac
         INSERT INTO drivers (id, name, vehicle_number, available, created_at) VALUES (@Id, @Name, @VehicleNumber, TRUE, @CreatedAt)
         """;
 
+    private static readonly Func<MySqlDataReader, CancellationToken, Task<Driver?>> ReadDriver = static (r, ct) => r.ReadSingleOrDefaultAsync(Rows.Driver, ct);
+    private static readonly Func<MySqlDataReader, CancellationToken, Task<List<Driver>>> ReadDrivers = static (r, ct) => r.ReadListAsync(Rows.Driver, ct);
+
     public async Task<Driver> CreateAsync(string name, string vehicleNumber, CancellationToken ct = default)
     {
+        var logicalShard = ids.NextSpreadShard();
         var driver = new Driver(
-            ids.Next(),
+            ids.Next(logicalShard),
             Guard.Text(name, nameof(name), Guard.NameMaxLength),
             Guard.Text(vehicleNumber, nameof(vehicleNumber), Guard.VehicleNumberMaxLength),
             Available: true,
             time.UtcNow());
-        return await runner.RunAsync("CreateDriver", transactional: false, async (unit, token) =>
+        return await runner.RunAsync("CreateDriver", shards.PhysicalShardOfLogical(logicalShard), transactional: false, async (unit, token) =>
         {
-            if (unit.AfterUnknownCommit && await unit.CreateCommand(DriverById).With("@Id", driver.Id).ReadSingleOrDefaultAsync(Rows.Driver, token).ConfigureAwait(false) is { } stored)
+            // Only a row with everything this call wrote is its own (it may have been booked since: availability aside).
+            if (unit.AfterUnknownCommit && await unit.CreateCommand(DriverById).With("@Id", driver.Id).ReadSingleOrDefaultAsync(Rows.Driver, token).ConfigureAwait(false) is { } stored
+                && stored with { Available = true } == driver)
             {
                 return stored;
             }
 
-            await unit.CreateCommand(InsertDriver).With("@Id", driver.Id).With("@Name", driver.Name).With("@VehicleNumber", driver.VehicleNumber).With("@CreatedAt", driver.CreatedAt)
-                .ExecuteAsync(token).ConfigureAwait(false);
-            return driver;
+            while (true)
+            {
+                try
+                {
+                    await unit.ExecuteWriteAsync(
+                        unit.CreateCommand(InsertDriver).With("@Id", driver.Id).With("@Name", driver.Name).With("@VehicleNumber", driver.VehicleNumber).With("@CreatedAt", driver.CreatedAt),
+                        token).ConfigureAwait(false);
+                    return driver;
+                }
+                catch (MySqlException ex) when (ex.IsIdCollision())
+                {
+                    metrics.IdCollision("CreateDriver");
+                    driver = driver with { Id = ids.Next(logicalShard) };
+                }
+            }
         }, ct).ConfigureAwait(false);
     }
 
-    public async Task<Driver?> GetAsync(long driverId, CancellationToken ct = default)
+    public Task<Driver?> GetAsync(long driverId, CancellationToken ct = default)
     {
-        var connection = await dataSource.OpenConnectionAsync(ct).ConfigureAwait(false);
-        await using var connectionScope = connection.ConfigureAwait(false);
-        return await new MySqlCommand(DriverById, connection).With("@Id", driverId).ReadSingleOrDefaultAsync(Rows.Driver, ct).ConfigureAwait(false);
+        Guard.Id(driverId, nameof(driverId));
+        return reader.ReadAsync("GetDriver", shards.PhysicalShardOf(driverId), new MySqlCommand(DriverById).With("@Id", driverId), ReadDriver, ct);
     }
 
+    /// <summary>Every shard's first <paramref name="limit"/> available drivers by id, merged: the first <paramref name="limit"/> overall.</summary>
     public async Task<IReadOnlyList<Driver>> GetAvailableAsync(int limit, CancellationToken ct = default)
     {
         Guard.Limit(limit, MaxAvailableLimit, nameof(limit));
-        var connection = await dataSource.OpenConnectionAsync(ct).ConfigureAwait(false);
-        await using var connectionScope = connection.ConfigureAwait(false);
-        return await new MySqlCommand(AvailableDrivers, connection).With("@Limit", limit).ReadListAsync(Rows.Driver, ct).ConfigureAwait(false);
+        var perShard = await reader.FanOutAsync("GetAvailableDrivers", () => new MySqlCommand(AvailableDrivers).With("@Limit", limit), ReadDrivers, ct).ConfigureAwait(false);
+        return perShard.Length == 1 ? perShard[0] : [.. perShard.SelectMany(drivers => drivers).OrderBy(driver => driver.Id).Take(limit)];
     }
 }

@@ -2,7 +2,7 @@ using MySqlConnector;
 
 namespace RideBooking.Data.Internal;
 
-internal sealed class PaymentRepository(RideBookingDataSource dataSource, TransactionRunner runner, IdGenerator ids, TimeProvider time, RideBookingMetrics metrics) : IPaymentRepository
+internal sealed class PaymentRepository(ShardReader reader, ShardResolver shards, TransactionRunner runner, IdGenerator ids, TimeProvider time, RideBookingMetrics metrics) : IPaymentRepository
 {
     private const string PaymentColumns = "id AS Id, ride_id AS RideId, transaction_id AS TransactionId, amount AS Amount, status AS Status, created_at AS CreatedAt";
 
@@ -22,6 +22,14 @@ internal sealed class PaymentRepository(RideBookingDataSource dataSource, Transa
         SELECT status FROM rides WHERE id = @RideId;
         """;
 
+    /// <summary>For a completed ride whose payment insert changed nothing and found no payment under its transaction id: is the ride paid at all.</summary>
+    private const string RideHasPayment = "SELECT EXISTS (SELECT 1 FROM payments WHERE ride_id = @RideId)";
+
+    private const string PaymentExists = "SELECT EXISTS (SELECT 1 FROM payments WHERE transaction_id = @TransactionId)";
+
+    private static readonly Func<MySqlDataReader, CancellationToken, Task<Payment?>> ReadPayment = static (r, ct) => r.ReadSingleOrDefaultAsync(Rows.Payment, ct);
+    private static readonly Func<MySqlDataReader, CancellationToken, Task<bool>> ReadExists = static async (r, ct) => await r.ReadAsync(ct).ConfigureAwait(false) && r.GetInt64(0) == 1;
+
     /// <summary>Only a pending payment changes; what is stored afterwards decides the outcome.</summary>
     private const string SettlePayment = $"""
         UPDATE payments SET status = @Status, updated_at = @Now WHERE transaction_id = @TransactionId AND status = 'PENDING';
@@ -33,14 +41,27 @@ internal sealed class PaymentRepository(RideBookingDataSource dataSource, Transa
         Guard.Id(rideId, nameof(rideId));
         Guard.TransactionId(transactionId, nameof(transactionId));
         Guard.Money(amount, nameof(amount));
-        var id = ids.Next();
+        // A payment lives with its ride (on the ride's user's shard) and carries the same logical shard.
+        var logicalShard = shards.LogicalShardOf(rideId);
+        var id = ids.Next(logicalShard);
         var now = time.UtcNow();
 
         // Replaying this unit is always safe: the transaction id is the idempotency key.
-        return await runner.RunAsync("RecordPayment", transactional: false, async (unit, token) =>
+        return await runner.RunAsync("RecordPayment", shards.PhysicalShardOfLogical(logicalShard), transactional: false, async (unit, token) =>
         {
-            var (stored, rideStatus) = await RecordAndReadBackAsync(unit.CreateCommand(RecordPayment)
-                .With("@Id", id).With("@RideId", rideId).With("@TransactionId", transactionId).With("@Amount", amount).With("@Now", now), token).ConfigureAwait(false);
+            var (stored, rideStatus) = await RecordAndReadBackAsync(unit, unit.MarkWrite(unit.CreateCommand(RecordPayment)
+                .With("@Id", id).With("@RideId", rideId).With("@TransactionId", transactionId).With("@Amount", amount).With("@Now", now)), token).ConfigureAwait(false);
+
+            while (stored is null && string.Equals(rideStatus, "COMPLETED", StringComparison.OrdinalIgnoreCase)
+                && await unit.CreateCommand(RideHasPayment).With("@RideId", rideId).ReadInt64Async(token).ConfigureAwait(false) == 0)
+            {
+                // Nothing stored under this transaction id and the ride is unpaid: the insert met another process's
+                // row with the same generated id (ON DUPLICATE KEY left that row alone). Try again with a new id.
+                metrics.IdCollision("RecordPayment");
+                id = ids.Next(logicalShard);
+                (stored, rideStatus) = await RecordAndReadBackAsync(unit, unit.MarkWrite(unit.CreateCommand(RecordPayment)
+                    .With("@Id", id).With("@RideId", rideId).With("@TransactionId", transactionId).With("@Amount", amount).With("@Now", now)), token).ConfigureAwait(false);
+            }
 
             if (stored is not null && stored.Id == id)
             {
@@ -84,12 +105,26 @@ internal sealed class PaymentRepository(RideBookingDataSource dataSource, Transa
         }
 
         var now = time.UtcNow();
-        return await runner.RunAsync("SetPaymentStatus", transactional: false, async (unit, token) =>
+        var shard = await FindShardAsync(transactionId, ct).ConfigureAwait(false);
+        return await runner.RunAsync("SetPaymentStatus", shard, transactional: false, async (unit, token) =>
         {
-            var stored = await unit.CreateCommand(SettlePayment)
-                .With("@TransactionId", transactionId).With("@Status", status == PaymentStatus.Succeeded ? "SUCCEEDED" : "FAILED").With("@Now", now)
-                .ReadSingleOrDefaultAsync(Rows.Payment, token).ConfigureAwait(false)
-                ?? throw new EntityNotFoundException("No payment has this transaction id.");
+            var command = unit.MarkWrite(unit.CreateCommand(SettlePayment)
+                .With("@TransactionId", transactionId).With("@Status", status == PaymentStatus.Succeeded ? "SUCCEEDED" : "FAILED").With("@Now", now));
+            Payment? stored;
+            await using (command.ConfigureAwait(false))
+            {
+                var reader = await command.ExecuteReaderAsync(token).ConfigureAwait(false);
+                await using (reader.ConfigureAwait(false))
+                {
+                    stored = await reader.ReadSingleOrDefaultAsync(Rows.Payment, token).ConfigureAwait(false);
+                    await unit.CaptureWriteMarkAsync(reader, token).ConfigureAwait(false);
+                }
+            }
+
+            if (stored is null)
+            {
+                throw new EntityNotFoundException("No payment has this transaction id.");
+            }
 
             if (stored.Status != status)
             {
@@ -101,16 +136,32 @@ internal sealed class PaymentRepository(RideBookingDataSource dataSource, Transa
         }, ct).ConfigureAwait(false);
     }
 
+    /// <summary>A payment found by transaction id alone: on every shard's replicas (or primaries), in parallel, when sharded.</summary>
     public async Task<Payment?> GetByTransactionIdAsync(string transactionId, CancellationToken ct = default)
     {
         Guard.TransactionId(transactionId, nameof(transactionId));
-        var connection = await dataSource.OpenConnectionAsync(ct).ConfigureAwait(false);
-        await using var connectionScope = connection.ConfigureAwait(false);
-        return await new MySqlCommand(PaymentByTransactionId, connection).With("@TransactionId", transactionId).ReadSingleOrDefaultAsync(Rows.Payment, ct).ConfigureAwait(false);
+        var perShard = await reader.FanOutAsync("GetPaymentByTransactionId", () => new MySqlCommand(PaymentByTransactionId).With("@TransactionId", transactionId), ReadPayment, ct).ConfigureAwait(false);
+        return perShard.FirstOrDefault(payment => payment is not null);
+    }
+
+    /// <summary>
+    /// The physical shard that holds the payment of a transaction id. A transaction id carries no shard, so with several
+    /// shards every primary is asked (in parallel, on the primaries so that a payment recorded a moment ago elsewhere is found).
+    /// </summary>
+    private async Task<int> FindShardAsync(string transactionId, CancellationToken ct)
+    {
+        if (shards.PhysicalShardCount == 1)
+        {
+            return 0;
+        }
+
+        var found = await reader.FanOutAsync("FindPayment", () => new MySqlCommand(PaymentExists).With("@TransactionId", transactionId), ReadExists, ct, primaryOnly: true).ConfigureAwait(false);
+        var first = Array.IndexOf(found, true);
+        return first < 0 ? 0 : first;
     }
 
     /// <summary>Runs <see cref="RecordPayment"/>: the payment stored under the transaction id, then the ride's status.</summary>
-    private static async Task<(Payment? Stored, string? RideStatus)> RecordAndReadBackAsync(MySqlCommand command, CancellationToken ct)
+    private static async Task<(Payment? Stored, string? RideStatus)> RecordAndReadBackAsync(UnitOfWork unit, MySqlCommand command, CancellationToken ct)
     {
         await using (command.ConfigureAwait(false))
         {
@@ -120,6 +171,7 @@ internal sealed class PaymentRepository(RideBookingDataSource dataSource, Transa
                 var stored = await reader.ReadAsync(ct).ConfigureAwait(false) ? Rows.Payment(reader) : null;
                 await reader.NextResultAsync(ct).ConfigureAwait(false);
                 var rideStatus = await reader.ReadAsync(ct).ConfigureAwait(false) ? reader.GetString(0) : null;
+                await unit.CaptureWriteMarkAsync(reader, ct).ConfigureAwait(false);
                 return (stored, rideStatus);
             }
         }

@@ -3,18 +3,153 @@ using MySqlConnector;
 
 namespace RideBooking.Data.Internal;
 
-/// <summary>The one place that opens connections to the database.</summary>
+/// <summary>
+/// The one place that opens connections: a pool per server of the topology (the primary and the replicas of every
+/// physical shard). <see cref="RideBookingOptions.ConnectionString"/> alone is one shard without replicas.
+/// </summary>
 internal sealed class RideBookingDataSource : IAsyncDisposable, IDisposable
 {
-    private readonly MySqlDataSource _dataSource;
-
     public RideBookingDataSource(IOptions<RideBookingOptions> options)
-        : this(options.Value.ConnectionString ?? throw new InvalidOperationException("RideBookingOptions.ConnectionString is not set."))
     {
+        var value = options.Value;
+        if (value.Shards.Count == 0)
+        {
+            Shards = [new PhysicalShard(0, value.ConnectionString ?? throw new InvalidOperationException("RideBookingOptions.ConnectionString or Shards must be set."), [])];
+        }
+        else
+        {
+            Shards = [.. value.Shards.Select((shard, index) => new PhysicalShard(
+                index,
+                shard.Primary ?? throw new InvalidOperationException($"RideBookingOptions.Shards[{index}].Primary is not set."),
+                shard.Replicas))];
+        }
+
+        HasReplicas = Shards.Any(shard => shard.Replicas.Length > 0);
     }
 
     public RideBookingDataSource(string connectionString)
     {
+        Shards = [new PhysicalShard(0, connectionString, [])];
+    }
+
+    /// <summary>Gets the physical shards; shard <c>i</c> is <c>RideBookingOptions.Shards[i]</c>.</summary>
+    public PhysicalShard[] Shards { get; }
+
+    /// <summary>Gets a value indicating whether any shard has replicas.</summary>
+    public bool HasReplicas { get; }
+
+    /// <summary>A connection to the primary of the first shard (the only one in the one-shard topology).</summary>
+    public ValueTask<MySqlConnection> OpenConnectionAsync(CancellationToken ct) => Shards[0].Primary.OpenAsync(ct);
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var shard in Shards)
+        {
+            await shard.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    public void Dispose()
+    {
+        foreach (var shard in Shards)
+        {
+            shard.Dispose();
+        }
+    }
+}
+
+/// <summary>One physical shard: its primary and its replicas.</summary>
+internal sealed class PhysicalShard : IAsyncDisposable, IDisposable
+{
+    public PhysicalShard(int index, string primary, IEnumerable<string> replicas)
+    {
+        Index = index;
+        Primary = new ServerPool(primary, $"shard {index} primary");
+        Replicas = [.. replicas.Select((replica, i) => new ReplicaNode(index, i, new ServerPool(replica, $"shard {index} replica {i}")))];
+    }
+
+    public int Index { get; }
+
+    public ServerPool Primary { get; }
+
+    public ReplicaNode[] Replicas { get; }
+
+    /// <summary>Gets the GTID positions of the writes this process made on this shard (tracked only when it has replicas).</summary>
+    public GtidPosition Written { get; } = new();
+
+    private int _nextReplica;
+
+    /// <summary>A healthy replica, round robin; <see langword="null"/> when none is in rotation.</summary>
+    public ReplicaNode? PickReplica()
+    {
+        var replicas = Replicas;
+        if (replicas.Length == 0)
+        {
+            return null;
+        }
+
+        var start = (int)((uint)Interlocked.Increment(ref _nextReplica) % (uint)replicas.Length);
+        for (var i = 0; i < replicas.Length; i++)
+        {
+            var candidate = replicas[(start + i) % replicas.Length];
+            if (candidate.Healthy)
+            {
+                return candidate;
+            }
+        }
+
+        return null;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await Primary.DisposeAsync().ConfigureAwait(false);
+        foreach (var replica in Replicas)
+        {
+            await replica.Pool.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    public void Dispose()
+    {
+        Primary.Dispose();
+        foreach (var replica in Replicas)
+        {
+            replica.Pool.Dispose();
+        }
+    }
+}
+
+/// <summary>A replica of a shard and what the lag watch last saw of it.</summary>
+internal sealed class ReplicaNode(int shard, int index, ServerPool pool)
+{
+    private volatile bool _healthy;
+
+    public int Shard { get; } = shard;
+
+    public int Index { get; } = index;
+
+    public ServerPool Pool { get; } = pool;
+
+    /// <summary>Gets or sets a value indicating whether the replica is in rotation: replicating, and lagging less than the limit.</summary>
+    public bool Healthy { get => _healthy; set => _healthy = value; }
+
+    /// <summary>Gets or sets the lag last measured, in seconds; <see langword="null"/> when replication is stopped or the replica did not answer.</summary>
+    public double? LagSeconds { get; set; }
+}
+
+/// <summary>
+/// The connection pool of one server. Its connections are not reset on checkout and are set to READ COMMITTED once,
+/// when opened; the first connection also tells whether the server is MariaDB (for the GTID functions).
+/// </summary>
+internal sealed class ServerPool : IAsyncDisposable, IDisposable
+{
+    private readonly MySqlDataSource _dataSource;
+    private volatile int _flavor; // 0 unknown, 1 MariaDB, 2 MySQL
+
+    public ServerPool(string connectionString, string name)
+    {
+        Name = name;
         var builder = new MySqlConnectionStringBuilder(connectionString)
         {
             // The library's batches keep intermediate results in session variables (@rb_*).
@@ -31,14 +166,21 @@ internal sealed class RideBookingDataSource : IAsyncDisposable, IDisposable
             .Build();
     }
 
+    /// <summary>Gets a name for errors and logs ("shard 2 replica 0"): never the connection string.</summary>
+    public string Name { get; }
+
+    /// <summary>Gets a value indicating whether the server is MariaDB (known once a connection was opened).</summary>
+    public bool IsMariaDb => _flavor == 1;
+
     /// <summary>
     /// Every transaction of the library runs at READ COMMITTED: set once per physical connection, so
     /// that starting a transaction needs no statement of its own (connections are not reset in the pool).
     /// </summary>
-    private static async ValueTask SetSessionDefaultsAsync(MySqlConnectionOpenedContext context, CancellationToken ct)
+    private async ValueTask SetSessionDefaultsAsync(MySqlConnectionOpenedContext context, CancellationToken ct)
     {
         if ((context.Conditions & MySqlConnectionOpenedConditions.New) != 0)
         {
+            _flavor = context.Connection.ServerVersion.Contains("MariaDB", StringComparison.OrdinalIgnoreCase) ? 1 : 2;
             var command = new MySqlCommand("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED", context.Connection);
             await using (command.ConfigureAwait(false))
             {
@@ -47,7 +189,7 @@ internal sealed class RideBookingDataSource : IAsyncDisposable, IDisposable
         }
     }
 
-    public async ValueTask<MySqlConnection> OpenConnectionAsync(CancellationToken ct)
+    public async ValueTask<MySqlConnection> OpenAsync(CancellationToken ct)
     {
         var connection = _dataSource.CreateConnection();
         try

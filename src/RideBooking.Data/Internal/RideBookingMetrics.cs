@@ -2,7 +2,7 @@ using System.Diagnostics.Metrics;
 
 namespace RideBooking.Data.Internal;
 
-/// <summary>The library's own meter, "RideBooking.Data": bookings, conflicts and transaction retries.</summary>
+/// <summary>The library's own meter, "RideBooking.Data": bookings, conflicts, transaction retries, reads by target and replica lag.</summary>
 internal sealed class RideBookingMetrics : IDisposable
 {
     public const string MeterName = "RideBooking.Data";
@@ -11,6 +11,9 @@ internal sealed class RideBookingMetrics : IDisposable
     private readonly Counter<long> _retries;
     private readonly Counter<long> _bookings;
     private readonly Counter<long> _conflicts;
+    private readonly Counter<long> _reads;
+    private readonly Counter<long> _replicaFallbacks;
+    private readonly Counter<long> _idCollisions;
 
     public RideBookingMetrics(IMeterFactory? meterFactory = null)
     {
@@ -18,6 +21,9 @@ internal sealed class RideBookingMetrics : IDisposable
         _retries = _meter.CreateCounter<long>("ridebooking.transaction.retries", "{retry}", "Transactions run again after a deadlock, lock wait timeout or unknown commit outcome.");
         _bookings = _meter.CreateCounter<long>("ridebooking.bookings", "{booking}", "Rides booked.");
         _conflicts = _meter.CreateCounter<long>("ridebooking.conflicts", "{conflict}", "Operations refused by a business rule.");
+        _reads = _meter.CreateCounter<long>("ridebooking.reads", "{read}", "Reads outside a transaction, by physical shard and the server that served them (replica or primary).");
+        _replicaFallbacks = _meter.CreateCounter<long>("ridebooking.replica.fallbacks", "{read}", "Replica reads sent to the primary instead: the read-your-writes wait timed out, or the replica failed.");
+        _idCollisions = _meter.CreateCounter<long>("ridebooking.id.collisions", "{collision}", "Generated ids refused by the database because another process had used them; the write was retried with a new id.");
     }
 
     public void Retry(string operation, string reason) =>
@@ -27,6 +33,33 @@ internal sealed class RideBookingMetrics : IDisposable
 
     public void Conflict(string operation, string kind) =>
         _conflicts.Add(1, new KeyValuePair<string, object?>("operation", operation), new KeyValuePair<string, object?>("kind", kind));
+
+    public void Read(int shard, string target) =>
+        _reads.Add(1, new KeyValuePair<string, object?>("shard", shard), new KeyValuePair<string, object?>("target", target));
+
+    public void ReplicaFallback(int shard, string reason) =>
+        _replicaFallbacks.Add(1, new KeyValuePair<string, object?>("shard", shard), new KeyValuePair<string, object?>("reason", reason));
+
+    public void IdCollision(string operation) => _idCollisions.Add(1, new KeyValuePair<string, object?>("operation", operation));
+
+    /// <summary>The lag the watch last measured on each replica (no measurement while replication is stopped or the replica is down).</summary>
+    public void ObserveReplicaLag(IReadOnlyList<ReplicaNode> replicas)
+    {
+        if (replicas.Count == 0)
+        {
+            return;
+        }
+
+        _meter.CreateObservableGauge(
+            "ridebooking.replica.lag",
+            () => replicas.Where(r => r.LagSeconds is not null).Select(r => new Measurement<double>(
+                r.LagSeconds!.Value,
+                new KeyValuePair<string, object?>("shard", r.Shard),
+                new KeyValuePair<string, object?>("replica", r.Index),
+                new KeyValuePair<string, object?>("in_rotation", r.Healthy))),
+            "s",
+            "Replication lag of each replica as last measured by the lag watch.");
+    }
 
     public void Dispose() => _meter.Dispose();
 }

@@ -2,7 +2,7 @@ using MySqlConnector;
 
 namespace RideBooking.Data.Internal;
 
-internal sealed class RideBookingService(TransactionRunner runner, IdGenerator ids, TimeProvider time, RideBookingMetrics metrics) : IRideBookingService
+internal sealed class RideBookingService(TransactionRunner runner, ShardResolver shards, IdGenerator ids, TimeProvider time, RideBookingMetrics metrics) : IRideBookingService
 {
     /// <summary>
     /// First round trip (with START TRANSACTION): take the driver. The conditional UPDATE takes the
@@ -46,13 +46,24 @@ internal sealed class RideBookingService(TransactionRunner runner, IdGenerator i
         Guard.Id(driverId, nameof(driverId));
         Guard.Money(fare, nameof(fare));
 
+        // A ride lives with its user: its id carries the user's logical shard, so every later call finds it there.
+        var logicalShard = shards.LogicalShardOf(userId);
+        var shard = shards.PhysicalShardOfLogical(logicalShard);
+        var driverShard = shards.PhysicalShardOf(driverId);
+        if (shard != driverShard)
+        {
+            throw CrossShard($"User {userId} lives on physical shard {shard} and driver {driverId} on physical shard {driverShard}: booking across shards");
+        }
+
         // The ride id is fixed before the first attempt, so a replay after an unknown commit finds
         // the ride it may already have written instead of booking a second one.
         var now = time.UtcNow();
-        var ride = new Ride(ids.Next(), userId, driverId, RideStatus.Requested, fare, now, now);
-        var result = await runner.RunAsync("BookRide", transactional: true, async (unit, token) =>
+        var ride = new Ride(ids.Next(logicalShard), userId, driverId, RideStatus.Requested, fare, now, now);
+        var result = await runner.RunAsync("BookRide", shard, transactional: true, async (unit, token) =>
         {
-            if (unit.AfterUnknownCommit && await unit.CreateCommand(RideRepository.RideById).With("@Id", ride.Id).ReadSingleOrDefaultAsync(Rows.Ride, token).ConfigureAwait(false) is { } stored)
+            // Only a ride with everything this call wrote is its own: another process may have used the same id.
+            if (unit.AfterUnknownCommit && await unit.CreateCommand(RideRepository.RideById).With("@Id", ride.Id).ReadSingleOrDefaultAsync(Rows.Ride, token).ConfigureAwait(false) is { } stored
+                && stored.UserId == userId && stored.DriverId == driverId && stored.Fare == fare && stored.CreatedAt == now)
             {
                 return stored;
             }
@@ -70,28 +81,36 @@ internal sealed class RideBookingService(TransactionRunner runner, IdGenerator i
                 throw new DriverUnavailableException($"Driver {driverId} is not available.");
             }
 
-            try
+            while (true)
             {
-                await unit.ExecuteAndCommitAsync(
-                    unit.CreateCommand(InsertRide).With("@RideId", ride.Id).With("@UserId", userId).With("@DriverId", driverId).With("@Fare", fare).With("@Now", now),
-                    token).ConfigureAwait(false);
+                try
+                {
+                    await unit.ExecuteAndCommitAsync(
+                        unit.CreateCommand(InsertRide).With("@RideId", ride.Id).With("@UserId", userId).With("@DriverId", driverId).With("@Fare", fare).With("@Now", now),
+                        token).ConfigureAwait(false);
+                    return ride;
+                }
+                catch (MySqlException ex) when (ex.IsDuplicateKey("uq_rides_active_user"))
+                {
+                    metrics.Conflict("BookRide", "active_ride_exists");
+                    throw new ActiveRideExistsException($"User {userId} already has an active ride.", ex);
+                }
+                catch (MySqlException ex) when (ex.IsDuplicateKey("uq_rides_active_driver"))
+                {
+                    metrics.Conflict("BookRide", "driver_unavailable");
+                    throw new DriverUnavailableException($"Driver {driverId} already has an active ride.", ex);
+                }
+                catch (MySqlException ex) when (ex.ErrorCode == MySqlErrorCode.NoReferencedRow2)
+                {
+                    throw new EntityNotFoundException($"User {userId} does not exist.", ex);
+                }
+                catch (MySqlException ex) when (ex.IsIdCollision())
+                {
+                    // Only the INSERT failed (the batch stopped before COMMIT): the driver is still held in this transaction.
+                    metrics.IdCollision("BookRide");
+                    ride = ride with { Id = ids.Next(logicalShard) };
+                }
             }
-            catch (MySqlException ex) when (ex.IsDuplicateKey("uq_rides_active_user"))
-            {
-                metrics.Conflict("BookRide", "active_ride_exists");
-                throw new ActiveRideExistsException($"User {userId} already has an active ride.", ex);
-            }
-            catch (MySqlException ex) when (ex.IsDuplicateKey("uq_rides_active_driver"))
-            {
-                metrics.Conflict("BookRide", "driver_unavailable");
-                throw new DriverUnavailableException($"Driver {driverId} already has an active ride.", ex);
-            }
-            catch (MySqlException ex) when (ex.ErrorCode == MySqlErrorCode.NoReferencedRow2)
-            {
-                throw new EntityNotFoundException($"User {userId} does not exist.", ex);
-            }
-
-            return ride;
         }, ct).ConfigureAwait(false);
         metrics.Booked();
         return result;
@@ -100,29 +119,36 @@ internal sealed class RideBookingService(TransactionRunner runner, IdGenerator i
     public Task<Ride> AcceptAsync(long rideId, long driverId, CancellationToken ct = default)
     {
         Guard.Id(driverId, nameof(driverId));
-        return TransitionAsync("AcceptRide", rideId, RideStatus.Accepted, AcceptRide, ride =>
+        return TransitionAsync("AcceptRide", rideId, RideStatus.Accepted, AcceptRide, touchesDriver: false, ride =>
             ride.Status != RideStatus.Requested ? $"Ride {ride.Id} is {Describe(ride.Status)}; only a requested ride can be accepted."
             : ride.DriverId != driverId ? $"Ride {ride.Id} is assigned to another driver."
             : null, ct);
     }
 
     public Task<Ride> CompleteAsync(long rideId, CancellationToken ct = default) =>
-        TransitionAsync("CompleteRide", rideId, RideStatus.Completed, CompleteRide, ride =>
+        TransitionAsync("CompleteRide", rideId, RideStatus.Completed, CompleteRide, touchesDriver: true, ride =>
             ride.Status != RideStatus.Accepted ? $"Ride {ride.Id} is {Describe(ride.Status)}; only an accepted ride can be completed." : null, ct);
 
     public Task<Ride> CancelAsync(long rideId, CancellationToken ct = default) =>
-        TransitionAsync("CancelRide", rideId, RideStatus.Cancelled, CancelRide, ride =>
+        TransitionAsync("CancelRide", rideId, RideStatus.Cancelled, CancelRide, touchesDriver: true, ride =>
             ride.Status is not (RideStatus.Requested or RideStatus.Accepted) ? $"Ride {ride.Id} is {Describe(ride.Status)}; only an active ride can be cancelled." : null, ct);
 
     /// <summary>Locks the ride row, checks the transition against the locked state, then applies it (two round trips).</summary>
-    private async Task<Ride> TransitionAsync(string operation, long rideId, RideStatus target, string applySql, Func<Ride, string?> refusal, CancellationToken ct)
+    private async Task<Ride> TransitionAsync(string operation, long rideId, RideStatus target, string applySql, bool touchesDriver, Func<Ride, string?> refusal, CancellationToken ct)
     {
         Guard.Id(rideId, nameof(rideId));
+        var shard = shards.PhysicalShardOf(rideId);
         var now = time.UtcNow();
-        return await runner.RunAsync(operation, transactional: true, async (unit, token) =>
+        return await runner.RunAsync(operation, shard, transactional: true, async (unit, token) =>
         {
             var ride = await unit.CreateCommand(LockRide).With("@Id", rideId).ReadSingleOrDefaultAsync(Rows.Ride, token).ConfigureAwait(false)
                 ?? throw new EntityNotFoundException($"Ride {rideId} does not exist.");
+
+            if (touchesDriver && shards.PhysicalShardOf(ride.DriverId) is var driverShard && driverShard != shard)
+            {
+                // The runner rolls back: nothing was written.
+                throw CrossShard($"Ride {rideId} lives on physical shard {shard} and its driver {ride.DriverId} on physical shard {driverShard}: changing it");
+            }
 
             if (unit.AfterUnknownCommit && ride.Status == target)
             {
@@ -143,6 +169,9 @@ internal sealed class RideBookingService(TransactionRunner runner, IdGenerator i
             return ride with { Status = target, UpdatedAt = now };
         }, ct).ConfigureAwait(false);
     }
+
+    private static NotSupportedException CrossShard(string what) =>
+        new($"{what} is a cross-shard operation, which this version does not support yet (see \"Cross-shard operations\" in the README). Nothing was written.");
 
     private static string Describe(RideStatus status) => status switch
     {

@@ -2,7 +2,7 @@ using MySqlConnector;
 
 namespace RideBooking.Data.Internal;
 
-internal sealed class RideRepository(RideBookingDataSource dataSource) : IRideRepository
+internal sealed class RideRepository(ShardReader reader, ShardResolver shards) : IRideRepository
 {
     internal const int MaxLatestLimit = 100;
     internal const int MaxTop = 1000;
@@ -51,33 +51,59 @@ internal sealed class RideRepository(RideBookingDataSource dataSource) : IRideRe
 
     internal const string TopDrivers = $"{TopDriversThreshold};\n{TopDriversByEarnings}";
 
-    public async Task<Ride?> GetAsync(long rideId, CancellationToken ct = default)
+    private static readonly Func<MySqlDataReader, CancellationToken, Task<Ride?>> ReadRide = static (r, ct) => r.ReadSingleOrDefaultAsync(Rows.Ride, ct);
+    private static readonly Func<MySqlDataReader, CancellationToken, Task<List<Ride>>> ReadRides = static (r, ct) => r.ReadListAsync(Rows.Ride, ct);
+    private static readonly Func<MySqlDataReader, CancellationToken, Task<List<DriverEarnings>>> ReadEarnings = static (r, ct) => r.ReadListAsync(Rows.DriverEarnings, ct);
+    private static readonly Func<MySqlDataReader, CancellationToken, Task<List<RankedDriver>>> ReadRanked = static (r, ct) => r.ReadListAsync(Rows.RankedDriver, ct);
+
+    public Task<Ride?> GetAsync(long rideId, CancellationToken ct = default)
     {
-        var connection = await dataSource.OpenConnectionAsync(ct).ConfigureAwait(false);
-        await using var connectionScope = connection.ConfigureAwait(false);
-        return await new MySqlCommand(RideById, connection).With("@Id", rideId).ReadSingleOrDefaultAsync(Rows.Ride, ct).ConfigureAwait(false);
+        Guard.Id(rideId, nameof(rideId));
+        return reader.ReadAsync("GetRide", shards.PhysicalShardOf(rideId), new MySqlCommand(RideById).With("@Id", rideId), ReadRide, ct);
     }
 
     public async Task<IReadOnlyList<Ride>> GetLatestForUserAsync(long userId, int limit, CancellationToken ct = default)
     {
+        Guard.Id(userId, nameof(userId));
         Guard.Limit(limit, MaxLatestLimit, nameof(limit));
-        var connection = await dataSource.OpenConnectionAsync(ct).ConfigureAwait(false);
-        await using var connectionScope = connection.ConfigureAwait(false);
-        return await new MySqlCommand(LatestRidesForUser, connection).With("@UserId", userId).With("@Limit", limit).ReadListAsync(Rows.Ride, ct).ConfigureAwait(false);
+        return await reader.ReadAsync("GetLatestRidesForUser", shards.PhysicalShardOf(userId), new MySqlCommand(LatestRidesForUser).With("@UserId", userId).With("@Limit", limit), ReadRides, ct).ConfigureAwait(false);
     }
 
+    /// <summary>A driver's rollup row lives on the driver's shard only, so the shards' lists are disjoint: merged by driver id.</summary>
     public async Task<IReadOnlyList<DriverEarnings>> GetDriverEarningsAsync(CancellationToken ct = default)
     {
-        var connection = await dataSource.OpenConnectionAsync(ct).ConfigureAwait(false);
-        await using var connectionScope = connection.ConfigureAwait(false);
-        return await new MySqlCommand(EarningsPerDriver, connection).ReadListAsync(Rows.DriverEarnings, ct).ConfigureAwait(false);
+        var perShard = await reader.FanOutAsync("GetDriverEarnings", static () => new MySqlCommand(EarningsPerDriver), ReadEarnings, ct).ConfigureAwait(false);
+        return perShard.Length == 1 ? perShard[0] : [.. perShard.SelectMany(rows => rows).OrderBy(row => row.DriverId)];
     }
 
+    /// <summary>
+    /// Each shard answers its own top <paramref name="top"/> with ties; the merge ranks their union again. That is exact:
+    /// a driver ranked at most <paramref name="top"/> overall is ranked at most that on its shard, and every driver who
+    /// earns more than it is ranked better on their own shard, so is in the union too.
+    /// </summary>
     public async Task<IReadOnlyList<RankedDriver>> GetTopDriversAsync(int top, CancellationToken ct = default)
     {
         Guard.Limit(top, MaxTop, nameof(top));
-        var connection = await dataSource.OpenConnectionAsync(ct).ConfigureAwait(false);
-        await using var connectionScope = connection.ConfigureAwait(false);
-        return await new MySqlCommand(TopDrivers, connection).With("@Skip", top - 1).ReadListAsync(Rows.RankedDriver, ct).ConfigureAwait(false);
+        var perShard = await reader.FanOutAsync("GetTopDrivers", () => new MySqlCommand(TopDrivers).With("@Skip", top - 1), ReadRanked, ct).ConfigureAwait(false);
+        return perShard.Length == 1 ? perShard[0] : MergeRanks(perShard.SelectMany(rows => rows), top);
+    }
+
+    /// <summary>RANK() by earnings over the union of the shards' candidates: one plus the number that earn strictly more.</summary>
+    internal static List<RankedDriver> MergeRanks(IEnumerable<RankedDriver> candidates, int top)
+    {
+        var ordered = candidates.OrderByDescending(d => d.Earnings).ThenBy(d => d.DriverId).ToList();
+        var ranked = new List<RankedDriver>(Math.Min(ordered.Count, top + 16));
+        for (var i = 0; i < ordered.Count; i++)
+        {
+            var rank = i > 0 && ordered[i].Earnings == ordered[i - 1].Earnings ? ranked[i - 1].Rank : i + 1;
+            if (rank > top)
+            {
+                break;
+            }
+
+            ranked.Add(ordered[i] with { Rank = rank });
+        }
+
+        return ranked;
     }
 }

@@ -16,7 +16,8 @@ internal sealed class UnitOfWork(
     bool transactional,
     int attempt,
     bool afterUnknownCommit,
-    Func<MySqlConnection, MySqlCommand?, CancellationToken, Task>? beforeCommit)
+    Func<MySqlConnection, MySqlCommand?, CancellationToken, Task>? beforeCommit,
+    string? writeMarkQuery)
 {
     /// <summary>The session's isolation level is READ COMMITTED (set when the connection was opened).</summary>
     internal const string BeginTransaction = "START TRANSACTION;\n";
@@ -41,6 +42,86 @@ internal sealed class UnitOfWork(
 
     /// <summary>Gets a value indicating whether the unit ended the transaction with a ROLLBACK that ran first in one of its commands.</summary>
     public bool RolledBack { get; private set; }
+
+    /// <summary>
+    /// Gets the GTID of the unit's last write on a shard with replicas (read in the same round trip as the write or
+    /// its COMMIT), so that later replica reads can wait for it; <see langword="null"/> when not tracked.
+    /// </summary>
+    public string? WriteMark { get; private set; }
+
+    /// <summary>Gets the query, sent after a write in the same batch, that reads the write's GTID; <see langword="null"/> when the shard has no replicas.</summary>
+    internal string? WriteMarkQuery { get; } = writeMarkQuery;
+
+    /// <summary>Appends the GTID read to an autocommit write command; its reader must end with <see cref="CaptureWriteMarkAsync"/>.</summary>
+    public MySqlCommand MarkWrite(MySqlCommand command)
+    {
+        if (WriteMarkQuery is not null)
+        {
+            command.CommandText = command.CommandText.TrimEnd().TrimEnd(';') + ";\n" + WriteMarkQuery;
+        }
+
+        return command;
+    }
+
+    /// <summary>Reads the GTID that <see cref="MarkWrite"/> appended: the last result set of the reader.</summary>
+    public async Task CaptureWriteMarkAsync(MySqlDataReader reader, CancellationToken ct)
+    {
+        if (WriteMarkQuery is null)
+        {
+            return;
+        }
+
+        while (await reader.NextResultAsync(ct).ConfigureAwait(false))
+        {
+            if (reader.FieldCount > 0 && await reader.ReadAsync(ct).ConfigureAwait(false) && !reader.IsDBNull(0))
+            {
+                WriteMark = reader.GetString(0);
+            }
+        }
+    }
+
+    /// <summary>Runs an autocommit write with no result set, reading its GTID in the same round trip when tracked.</summary>
+    public async Task<int> ExecuteWriteAsync(MySqlCommand command, CancellationToken ct)
+    {
+        if (WriteMarkQuery is null)
+        {
+            return await command.ExecuteAsync(ct).ConfigureAwait(false);
+        }
+
+        await using (command.ConfigureAwait(false))
+        {
+            MarkWrite(command);
+            var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
+            await using (reader.ConfigureAwait(false))
+            {
+                // The write has no result set, so the reader starts on the GTID's.
+                if (reader.FieldCount > 0 && await reader.ReadAsync(ct).ConfigureAwait(false) && !reader.IsDBNull(0))
+                {
+                    WriteMark = reader.GetString(0);
+                }
+
+                await CaptureWriteMarkAsync(reader, ct).ConfigureAwait(false);
+                return reader.RecordsAffected;
+            }
+        }
+    }
+
+    /// <summary>Sends COMMIT (and the GTID read when tracked) as the runner's own round trip.</summary>
+    internal async Task CommitAsync(CancellationToken ct)
+    {
+        var command = new MySqlCommand(WriteMarkQuery is null ? "COMMIT" : "COMMIT;\n" + WriteMarkQuery, Connection);
+        await using (command.ConfigureAwait(false))
+        {
+            if (WriteMarkQuery is null)
+            {
+                await command.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+                return;
+            }
+
+            var mark = await command.ExecuteScalarAsync(ct).ConfigureAwait(false);
+            WriteMark = mark as string;
+        }
+    }
 
     /// <summary>A command of this unit; the first one of a transactional unit also starts the transaction.</summary>
     public MySqlCommand CreateCommand(string sql)
@@ -67,7 +148,26 @@ internal sealed class UnitOfWork(
             await hook(Connection, command, ct).ConfigureAwait(false);
         }
 
-        return await command.ExecuteAsync(ct).ConfigureAwait(false);
+        if (WriteMarkQuery is null)
+        {
+            return await command.ExecuteAsync(ct).ConfigureAwait(false);
+        }
+
+        await using (command.ConfigureAwait(false))
+        {
+            command.CommandText += ";\n" + WriteMarkQuery;
+            var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
+            await using (reader.ConfigureAwait(false))
+            {
+                if (reader.FieldCount > 0 && await reader.ReadAsync(ct).ConfigureAwait(false) && !reader.IsDBNull(0))
+                {
+                    WriteMark = reader.GetString(0);
+                }
+
+                await CaptureWriteMarkAsync(reader, ct).ConfigureAwait(false);
+                return reader.RecordsAffected;
+            }
+        }
     }
 
     /// <summary>Ends the transaction with ROLLBACK and runs the command's query after it, in one round trip; returns its first value.</summary>
@@ -114,14 +214,21 @@ internal sealed partial class TransactionRunner
     /// <paramref name="transactional"/> is false (for units whose only write is a single statement).
     /// Every unit must be safe to replay when <see cref="UnitOfWork.AfterUnknownCommit"/> is set.
     /// </summary>
-    public async Task<T> RunAsync<T>(string operation, bool transactional, Func<UnitOfWork, CancellationToken, Task<T>> work, CancellationToken ct)
+    public Task<T> RunAsync<T>(string operation, bool transactional, Func<UnitOfWork, CancellationToken, Task<T>> work, CancellationToken ct) =>
+        RunAsync(operation, shard: 0, transactional, work, ct);
+
+    /// <summary>Runs <paramref name="work"/> on the primary of physical shard <paramref name="shard"/>; see the other overload.</summary>
+    public async Task<T> RunAsync<T>(string operation, int shard, bool transactional, Func<UnitOfWork, CancellationToken, Task<T>> work, CancellationToken ct)
     {
+        var target = _dataSource.Shards[shard];
         var afterUnknownCommit = false;
         for (var attempt = 1; ; attempt++)
         {
             ct.ThrowIfCancellationRequested();
-            var connection = await _dataSource.OpenConnectionAsync(ct).ConfigureAwait(false);
-            var unit = new UnitOfWork(connection, transactional, attempt, afterUnknownCommit, BeforeCommit);
+            var connection = await target.Primary.OpenAsync(ct).ConfigureAwait(false);
+            // On a shard with replicas every write also reads its GTID, in the same round trip, for read-your-writes.
+            var writeMarkQuery = target.Replicas.Length == 0 ? null : target.Primary.IsMariaDb ? "SELECT @@last_gtid" : "SELECT @@global.gtid_executed";
+            var unit = new UnitOfWork(connection, transactional, attempt, afterUnknownCommit, BeforeCommit, writeMarkQuery);
             var commitSent = false;
             var ended = false;
             try
@@ -135,10 +242,11 @@ internal sealed partial class TransactionRunner
                     }
 
                     commitSent = true;
-                    await ExecuteAsync(connection, "COMMIT", ct).ConfigureAwait(false);
+                    await unit.CommitAsync(ct).ConfigureAwait(false);
                 }
 
                 ended = true;
+                target.Written.Observe(unit.WriteMark);
                 return result;
             }
             catch (MySqlException ex) when (!commitSent && IsRetryable(ex) && attempt <= _options.MaxTransactionRetries)

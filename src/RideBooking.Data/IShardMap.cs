@@ -1,0 +1,18 @@
+namespace RideBooking.Data;
+
+/// <summary>
+/// Places logical shards on physical shards. The default is <c>logicalShard % physicalShardCount</c>;
+/// register your own implementation as a singleton before <c>AddRideBookingData</c> to replace it.
+/// </summary>
+/// <remarks>
+/// Changing where a logical shard lives without moving its rows first makes them unreachable: a custom
+/// map must describe where the rows are.
+/// </remarks>
+public interface IShardMap
+{
+    /// <summary>Gets the physical shard that holds a logical shard.</summary>
+    /// <param name="logicalShard">0 to <see cref="IShardResolver.LogicalShardCount"/> - 1.</param>
+    /// <param name="physicalShardCount">The number of physical shards configured.</param>
+    /// <returns>0 to <paramref name="physicalShardCount"/> - 1.</returns>
+    int PhysicalShardOf(int logicalShard, int physicalShardCount);
+}

@@ -47,9 +47,10 @@ public sealed class DatabaseFixture : IAsyncLifetime
         }
     }
 
-    public static ServiceProvider BuildServices(string connectionString, Action<RideBookingOptions>? configure = null, Microsoft.Extensions.Logging.ILoggerProvider? logs = null)
+    public static ServiceProvider BuildServices(string connectionString, Action<RideBookingOptions>? configure = null, Microsoft.Extensions.Logging.ILoggerProvider? logs = null, Action<IServiceCollection>? register = null)
     {
         var services = new ServiceCollection();
+        register?.Invoke(services);
         if (logs is not null)
         {
             services.AddLogging(builder => builder.AddProvider(logs));

@@ -16,7 +16,7 @@ public sealed class RoundTripTests(DatabaseFixture db, ITestOutputHelper output)
 
     private static readonly ActivitySource Probe = new(ProbeName);
 
-    private static async Task<List<Activity>> RecordAsync(Func<Task> operation)
+    internal static async Task<List<Activity>> RecordAsync(Func<Task> operation)
     {
         var seen = new ConcurrentQueue<Activity>();
         using var listener = new ActivityListener

@@ -26,6 +26,9 @@ internal sealed class RideBookingMetrics : IDisposable
         _idCollisions = _meter.CreateCounter<long>("ridebooking.id.collisions", "{collision}", "Generated ids refused by the database because another process had used them; the write was retried with a new id.");
     }
 
+    /// <summary>Gets the meter (tests listen to one service provider's instruments through it).</summary>
+    internal Meter Meter => _meter;
+
     public void Retry(string operation, string reason) =>
         _retries.Add(1, new KeyValuePair<string, object?>("operation", operation), new KeyValuePair<string, object?>("reason", reason));
 

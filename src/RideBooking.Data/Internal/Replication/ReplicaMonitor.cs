@@ -101,6 +101,7 @@ internal sealed partial class ReplicaMonitor : IAsyncDisposable, IDisposable
         }
 
         replica.LagSeconds = lag;
+        replica.State = state;
         var healthy = state == "healthy";
         if (replica.Healthy != healthy)
         {

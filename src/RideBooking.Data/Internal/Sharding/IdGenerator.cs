@@ -35,14 +35,14 @@ internal sealed class IdGenerator
     private long _sequence;
     private int _nextShard;
 
-    public IdGenerator(TimeProvider time, int workerId)
+    public IdGenerator(TimeProvider time, int workerId, int? firstSpreadShard = null)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(workerId);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(workerId, MaxWorkerId);
         _time = time;
         _worker = workerId;
         // Each process starts its round robin at its own place, so small processes do not all favour shard 0.
-        _nextShard = Random.Shared.Next(LogicalShardCount);
+        _nextShard = (firstSpreadShard ?? Random.Shared.Next(LogicalShardCount)) - 1;
     }
 
     public int WorkerId => (int)_worker;

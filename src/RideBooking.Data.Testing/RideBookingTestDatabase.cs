@@ -59,19 +59,9 @@ public sealed class RideBookingTestDatabase : IAsyncDisposable
     public static async Task<RideBookingTestDatabase> CreateAsync(CancellationToken ct = default)
     {
         var server = await TestServerLocator.Shared.GetAsync(ct).ConfigureAwait(false);
-        var name = $"rb_test_{DateTime.UtcNow:yyyyMMddHHmmss}_{Guid.NewGuid():N}"[..40];
-        var connection = new MySqlConnection(server.ConnectionString);
-        await using (connection.ConfigureAwait(false))
-        {
-            await connection.OpenAsync(ct).ConfigureAwait(false);
-            var command = new MySqlCommand($"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci", connection);
-            await using (command.ConfigureAwait(false))
-            {
-                await command.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
-            }
-        }
-
-        var connectionString = new MySqlConnectionStringBuilder(server.ConnectionString) { Database = name }.ConnectionString;
+        var name = Sql.NewDatabaseName();
+        await Sql.CreateDatabaseAsync(server.ConnectionString, name, ct).ConfigureAwait(false);
+        var connectionString = Sql.WithDatabase(server.ConnectionString, name);
         await RideBookingSchema.ApplyAsync(connectionString, ct).ConfigureAwait(false);
         return new RideBookingTestDatabase(server, name, connectionString);
     }
@@ -81,15 +71,6 @@ public sealed class RideBookingTestDatabase : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         MySqlConnection.ClearPool(new MySqlConnection(ConnectionString));
-        var connection = new MySqlConnection(_serverConnectionString);
-        await using (connection.ConfigureAwait(false))
-        {
-            await connection.OpenAsync().ConfigureAwait(false);
-            var command = new MySqlCommand($"DROP DATABASE IF EXISTS `{DatabaseName}`", connection);
-            await using (command.ConfigureAwait(false))
-            {
-                await command.ExecuteNonQueryAsync().ConfigureAwait(false);
-            }
-        }
+        await Sql.DropDatabaseAsync(_serverConnectionString, DatabaseName, CancellationToken.None).ConfigureAwait(false);
     }
 }

@@ -138,6 +138,21 @@ public sealed class ShardOptionsValidationTests
         Assert.All(ex.Failures, f => Assert.DoesNotContain(Password, f, StringComparison.Ordinal));
     }
 
+    [Theory]
+    [InlineData("Server=db.example.invalid;User ID=app;Password=secret-pw")]
+    [InlineData("Server=db.example.invalid;Database= ;Password=secret-pw")]
+    public void A_connection_string_without_a_database_is_an_error(string connectionString)
+    {
+        var shards = Failures(WithShards(Shard(ShardTopology.Primary(0), connectionString), Shard(connectionString)));
+        Assert.Equal(2, shards.Length);
+        Assert.StartsWith("RideBooking:Shards:0:Replicas:0 names no database", shards[0], StringComparison.Ordinal);
+        Assert.StartsWith("RideBooking:Shards:1:Primary names no database", shards[1], StringComparison.Ordinal);
+        Assert.All(shards, f => Assert.DoesNotContain("secret-pw", f, StringComparison.Ordinal));
+
+        var single = Failures(new RideBookingOptions { ConnectionString = connectionString });
+        Assert.StartsWith("RideBooking:ConnectionString names no database", Assert.Single(single), StringComparison.Ordinal);
+    }
+
     [Fact]
     public void A_primary_reused_as_a_replica_is_an_error()
     {

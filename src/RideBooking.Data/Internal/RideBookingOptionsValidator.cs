@@ -110,6 +110,12 @@ internal sealed class RideBookingOptionsValidator : IValidateOptions<RideBooking
             return;
         }
 
+        if (string.IsNullOrWhiteSpace(builder.Database))
+        {
+            failures.Add($"{key} names no database (Database=...); it must name the database that holds the schema.");
+            return;
+        }
+
         var server = $"{builder.Server}:{builder.Port}/{builder.Database}";
         if (servers.TryGetValue(server, out var first))
         {

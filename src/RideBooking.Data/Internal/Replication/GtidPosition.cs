@@ -24,6 +24,12 @@ internal sealed class GtidPosition
             return;
         }
 
+        // MySQL separates the sources of gtid_executed with ",\n": keep positions on one line, as tokens need them.
+        if (position.Any(char.IsWhiteSpace))
+        {
+            position = string.Concat(position.Where(c => !char.IsWhiteSpace(c)));
+        }
+
         lock (_gate)
         {
             if (TryParseMariaDb(position, _domains))

@@ -7,33 +7,32 @@ public sealed class SchemaTests(DatabaseFixture db) : IClassFixture<DatabaseFixt
     private async Task<string> DescribeAsync()
     {
         await using var connection = await db.OpenAsync();
-        var columns = await connection.QueryAsync<string>("""
-            SELECT CONCAT_WS('|', table_name, column_name, ordinal_position, column_type, is_nullable, IFNULL(column_default, '-'), extra, IFNULL(generation_expression, ''), IFNULL(collation_name, ''))
-            FROM information_schema.columns WHERE table_schema = DATABASE() ORDER BY table_name, ordinal_position
-            """);
-        var indexes = await connection.QueryAsync<string>("""
-            SELECT CONCAT_WS('|', table_name, index_name, non_unique, seq_in_index, column_name, IFNULL(collation, ''))
-            FROM information_schema.statistics WHERE table_schema = DATABASE() ORDER BY table_name, index_name, seq_in_index
-            """);
-        var constraints = await connection.QueryAsync<string>("""
-            SELECT CONCAT_WS('|', table_name, constraint_name, constraint_type)
-            FROM information_schema.table_constraints WHERE table_schema = DATABASE() ORDER BY table_name, constraint_name
-            """);
-        return string.Join('\n', columns.Concat(indexes).Concat(constraints));
+        return await SchemaSnapshot.DescribeAsync(connection);
     }
 
     [Fact]
     public async Task Applying_the_schema_again_changes_nothing()
     {
+        await using var connection = await db.OpenAsync();
         var before = await DescribeAsync();
+        var history = await SchemaSnapshot.EverythingAsync(connection);
         await RideBookingSchema.ApplyAsync(db.ConnectionString);
         await RideBookingSchema.ApplyAsync(db.ConnectionString);
         var after = await DescribeAsync();
 
         Assert.Equal(before, after);
+        Assert.Equal(history, await SchemaSnapshot.EverythingAsync(connection));
         Assert.Contains("rides|uq_rides_active_user|0|1|active_user_id", after, StringComparison.Ordinal);
         Assert.Contains("payments|uq_payments_transaction|0|1|transaction_id", after, StringComparison.Ordinal);
         Assert.DoesNotContain("idx_payment_txn", after, StringComparison.Ordinal);
+        Assert.Contains("schema_history|PRIMARY|0|1|script", after, StringComparison.Ordinal);
+        foreach (var table in SchemaSnapshot.Tables)
+        {
+            Assert.Contains($"{table}|ix_{table}_logical_shard|1|1|logical_shard", after, StringComparison.Ordinal);
+            Assert.Contains($"{table}|ix_{table}_logical_shard|1|2|{SchemaSnapshot.PrimaryKey(table)}", after, StringComparison.Ordinal);
+        }
+
+        Assert.Equal(RideBookingSchema.Scripts.Select(s => s.Key), await RideBookingSchema.GetAppliedScriptsAsync(db.ConnectionString));
     }
 
     [Fact]

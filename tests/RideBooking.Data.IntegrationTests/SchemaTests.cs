@@ -49,6 +49,37 @@ public sealed class SchemaTests(DatabaseFixture db) : IClassFixture<DatabaseFixt
     }
 
     [Fact]
+    public async Task ApplyAsync_runs_the_scripts_that_use_session_variables_whatever_the_connection_string_says()
+    {
+        // 005 keeps its state in session variables, which MySqlConnector refuses unless AllowUserVariables is set;
+        // ApplyAsync sets it on its own connection, whatever the caller's connection string says.
+        var script = Assert.Single(RideBookingSchema.Scripts, s => s.Key == "005_logical_shards.sql").Value;
+        var refusing = new MySqlConnector.MySqlConnectionStringBuilder(db.ConnectionString) { AllowUserVariables = false }.ConnectionString;
+        await using var connection = new MySqlConnector.MySqlConnection(refusing);
+        await connection.OpenAsync();
+        await Assert.ThrowsAnyAsync<MySqlConnector.MySqlException>(() => connection.ExecuteAsync(script));
+
+        await RideBookingSchema.ApplyAsync(refusing);
+        Assert.Equal(RideBookingSchema.Scripts.Select(s => s.Key), await RideBookingSchema.GetAppliedScriptsAsync(refusing));
+    }
+
+    [Fact]
+    public async Task Applied_scripts_need_a_database_and_are_empty_without_the_history_table()
+    {
+        var noDatabase = new MySqlConnector.MySqlConnectionStringBuilder(db.ConnectionString) { Database = string.Empty }.ConnectionString;
+        await Assert.ThrowsAsync<ArgumentException>(() => RideBookingSchema.GetAppliedScriptsAsync(noDatabase));
+        await Assert.ThrowsAsync<ArgumentException>(() => RideBookingSchema.ApplyAsync(noDatabase));
+        await Assert.ThrowsAsync<ArgumentException>(() => RideBookingSchema.GetAppliedScriptsAsync(" "));
+
+        // A database of its own, as the 0.1.0 scripts (or a migration tool) would leave it: no schema_history.
+        await using var other = await Testing.RideBookingTestDatabase.CreateAsync();
+        await using var connection = new MySqlConnector.MySqlConnection(other.ConnectionString);
+        await connection.OpenAsync();
+        await connection.ExecuteAsync("DROP TABLE schema_history");
+        Assert.Empty(await RideBookingSchema.GetAppliedScriptsAsync(other.ConnectionString));
+    }
+
+    [Fact]
     public void The_embedded_scripts_are_the_files_of_the_schema_folder()
     {
         var folder = Path.Combine(AppContext.BaseDirectory, "..", "..", "..", "..", "..", "schema");

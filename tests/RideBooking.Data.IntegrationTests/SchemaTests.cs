@@ -7,33 +7,32 @@ public sealed class SchemaTests(DatabaseFixture db) : IClassFixture<DatabaseFixt
     private async Task<string> DescribeAsync()
     {
         await using var connection = await db.OpenAsync();
-        var columns = await connection.QueryAsync<string>("""
-            SELECT CONCAT_WS('|', table_name, column_name, ordinal_position, column_type, is_nullable, IFNULL(column_default, '-'), extra, IFNULL(generation_expression, ''), IFNULL(collation_name, ''))
-            FROM information_schema.columns WHERE table_schema = DATABASE() ORDER BY table_name, ordinal_position
-            """);
-        var indexes = await connection.QueryAsync<string>("""
-            SELECT CONCAT_WS('|', table_name, index_name, non_unique, seq_in_index, column_name, IFNULL(collation, ''))
-            FROM information_schema.statistics WHERE table_schema = DATABASE() ORDER BY table_name, index_name, seq_in_index
-            """);
-        var constraints = await connection.QueryAsync<string>("""
-            SELECT CONCAT_WS('|', table_name, constraint_name, constraint_type)
-            FROM information_schema.table_constraints WHERE table_schema = DATABASE() ORDER BY table_name, constraint_name
-            """);
-        return string.Join('\n', columns.Concat(indexes).Concat(constraints));
+        return await SchemaSnapshot.DescribeAsync(connection);
     }
 
     [Fact]
     public async Task Applying_the_schema_again_changes_nothing()
     {
+        await using var connection = await db.OpenAsync();
         var before = await DescribeAsync();
+        var history = await SchemaSnapshot.EverythingAsync(connection);
         await RideBookingSchema.ApplyAsync(db.ConnectionString);
         await RideBookingSchema.ApplyAsync(db.ConnectionString);
         var after = await DescribeAsync();
 
         Assert.Equal(before, after);
+        Assert.Equal(history, await SchemaSnapshot.EverythingAsync(connection));
         Assert.Contains("rides|uq_rides_active_user|0|1|active_user_id", after, StringComparison.Ordinal);
         Assert.Contains("payments|uq_payments_transaction|0|1|transaction_id", after, StringComparison.Ordinal);
         Assert.DoesNotContain("idx_payment_txn", after, StringComparison.Ordinal);
+        Assert.Contains("schema_history|PRIMARY|0|1|script", after, StringComparison.Ordinal);
+        foreach (var table in SchemaSnapshot.Tables)
+        {
+            Assert.Contains($"{table}|ix_{table}_logical_shard|1|1|logical_shard", after, StringComparison.Ordinal);
+            Assert.Contains($"{table}|ix_{table}_logical_shard|1|2|{SchemaSnapshot.PrimaryKey(table)}", after, StringComparison.Ordinal);
+        }
+
+        Assert.Equal(RideBookingSchema.Scripts.Select(s => s.Key), await RideBookingSchema.GetAppliedScriptsAsync(db.ConnectionString));
     }
 
     [Fact]
@@ -47,6 +46,37 @@ public sealed class SchemaTests(DatabaseFixture db) : IClassFixture<DatabaseFixt
         await Assert.ThrowsAnyAsync<MySqlConnector.MySqlException>(() => connection.ExecuteAsync(insert, new { Id = 3, UserId = user.Id, Status = "COMPLETED", Fare = (decimal?)null }));
         await Assert.ThrowsAnyAsync<MySqlConnector.MySqlException>(() => connection.ExecuteAsync(insert, new { Id = 4, UserId = long.MaxValue, Status = "COMPLETED", Fare = 1m }));
         Assert.Equal(0, await connection.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM rides WHERE id IN (1, 2, 3, 4)"));
+    }
+
+    [Fact]
+    public async Task ApplyAsync_runs_the_scripts_that_use_session_variables_whatever_the_connection_string_says()
+    {
+        // 005 keeps its state in session variables, which MySqlConnector refuses unless AllowUserVariables is set;
+        // ApplyAsync sets it on its own connection, whatever the caller's connection string says.
+        var script = Assert.Single(RideBookingSchema.Scripts, s => s.Key == "005_logical_shards.sql").Value;
+        var refusing = new MySqlConnector.MySqlConnectionStringBuilder(db.ConnectionString) { AllowUserVariables = false }.ConnectionString;
+        await using var connection = new MySqlConnector.MySqlConnection(refusing);
+        await connection.OpenAsync();
+        await Assert.ThrowsAnyAsync<MySqlConnector.MySqlException>(() => connection.ExecuteAsync(script));
+
+        await RideBookingSchema.ApplyAsync(refusing);
+        Assert.Equal(RideBookingSchema.Scripts.Select(s => s.Key), await RideBookingSchema.GetAppliedScriptsAsync(refusing));
+    }
+
+    [Fact]
+    public async Task Applied_scripts_need_a_database_and_are_empty_without_the_history_table()
+    {
+        var noDatabase = new MySqlConnector.MySqlConnectionStringBuilder(db.ConnectionString) { Database = string.Empty }.ConnectionString;
+        await Assert.ThrowsAsync<ArgumentException>(() => RideBookingSchema.GetAppliedScriptsAsync(noDatabase));
+        await Assert.ThrowsAsync<ArgumentException>(() => RideBookingSchema.ApplyAsync(noDatabase));
+        await Assert.ThrowsAsync<ArgumentException>(() => RideBookingSchema.GetAppliedScriptsAsync(" "));
+
+        // A database of its own, as the 0.1.0 scripts (or a migration tool) would leave it: no schema_history.
+        await using var other = await Testing.RideBookingTestDatabase.CreateAsync();
+        await using var connection = new MySqlConnector.MySqlConnection(other.ConnectionString);
+        await connection.OpenAsync();
+        await connection.ExecuteAsync("DROP TABLE schema_history");
+        Assert.Empty(await RideBookingSchema.GetAppliedScriptsAsync(other.ConnectionString));
     }
 
     [Fact]

@@ -118,7 +118,9 @@ public sealed class TestKitTests
             Assert.NotEqual(first.DatabaseName, second.DatabaseName);
             await using var connection = new MySqlConnection(first.ConnectionString);
             Assert.Equal(0, await connection.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM rides"));
-            Assert.Equal(5, await connection.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = DATABASE()"));
+            // The five tables of the library and schema_history, which lists every script applied.
+            Assert.Equal(6, await connection.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = DATABASE()"));
+            Assert.Equal(RideBookingSchema.Scripts.Select(s => s.Key), await RideBookingSchema.GetAppliedScriptsAsync(first.ConnectionString));
             if (first.Source == TestServerSource.LocalBinary)
             {
                 // The throwaway server listens on loopback only.

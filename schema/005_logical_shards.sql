@@ -2,7 +2,7 @@
 -- Plain SQL for MySQL 8.0+ and MariaDB 10.6+. Safe to run again: each column and index is added
 -- only when it is missing.
 --
--- Ids are 64-bit and carry their logical shard in bits 14..21: logical_shard = (id >> 14) & 255,
+-- Ids are 64-bit and carry their logical shard in their low byte: logical_shard = id & 255,
 -- 256 logical shards. Logical shards are mapped to servers, and moving one to another server
 -- selects its rows by the index added here, in primary key order:
 --   SELECT ... FROM rides WHERE logical_shard = ? AND id > ? ORDER BY id LIMIT ?
@@ -26,7 +26,7 @@ SET @missing_index = (SELECT COUNT(*) = 0 FROM information_schema.statistics
   WHERE table_schema = DATABASE() AND table_name = 'users' AND index_name = 'ix_users_logical_shard');
 SET @ddl = IF(@missing_column OR @missing_index,
   CONCAT('ALTER TABLE users ', CONCAT_WS(', ',
-    IF(@missing_column, 'ADD COLUMN logical_shard SMALLINT UNSIGNED AS ((id >> 14) & 255) STORED', NULL),
+    IF(@missing_column, 'ADD COLUMN logical_shard SMALLINT UNSIGNED AS (id & 255) STORED', NULL),
     IF(@missing_index, 'ADD INDEX ix_users_logical_shard (logical_shard, id)', NULL))),
   'DO 0');
 PREPARE add_logical_shard FROM @ddl;
@@ -40,7 +40,7 @@ SET @missing_index = (SELECT COUNT(*) = 0 FROM information_schema.statistics
   WHERE table_schema = DATABASE() AND table_name = 'drivers' AND index_name = 'ix_drivers_logical_shard');
 SET @ddl = IF(@missing_column OR @missing_index,
   CONCAT('ALTER TABLE drivers ', CONCAT_WS(', ',
-    IF(@missing_column, 'ADD COLUMN logical_shard SMALLINT UNSIGNED AS ((id >> 14) & 255) STORED', NULL),
+    IF(@missing_column, 'ADD COLUMN logical_shard SMALLINT UNSIGNED AS (id & 255) STORED', NULL),
     IF(@missing_index, 'ADD INDEX ix_drivers_logical_shard (logical_shard, id)', NULL))),
   'DO 0');
 PREPARE add_logical_shard FROM @ddl;
@@ -54,7 +54,7 @@ SET @missing_index = (SELECT COUNT(*) = 0 FROM information_schema.statistics
   WHERE table_schema = DATABASE() AND table_name = 'rides' AND index_name = 'ix_rides_logical_shard');
 SET @ddl = IF(@missing_column OR @missing_index,
   CONCAT('ALTER TABLE rides ', CONCAT_WS(', ',
-    IF(@missing_column, 'ADD COLUMN logical_shard SMALLINT UNSIGNED AS ((id >> 14) & 255) STORED', NULL),
+    IF(@missing_column, 'ADD COLUMN logical_shard SMALLINT UNSIGNED AS (id & 255) STORED', NULL),
     IF(@missing_index, 'ADD INDEX ix_rides_logical_shard (logical_shard, id)', NULL))),
   'DO 0');
 PREPARE add_logical_shard FROM @ddl;
@@ -68,7 +68,7 @@ SET @missing_index = (SELECT COUNT(*) = 0 FROM information_schema.statistics
   WHERE table_schema = DATABASE() AND table_name = 'payments' AND index_name = 'ix_payments_logical_shard');
 SET @ddl = IF(@missing_column OR @missing_index,
   CONCAT('ALTER TABLE payments ', CONCAT_WS(', ',
-    IF(@missing_column, 'ADD COLUMN logical_shard SMALLINT UNSIGNED AS ((id >> 14) & 255) STORED', NULL),
+    IF(@missing_column, 'ADD COLUMN logical_shard SMALLINT UNSIGNED AS (id & 255) STORED', NULL),
     IF(@missing_index, 'ADD INDEX ix_payments_logical_shard (logical_shard, id)', NULL))),
   'DO 0');
 PREPARE add_logical_shard FROM @ddl;
@@ -82,7 +82,7 @@ SET @missing_index = (SELECT COUNT(*) = 0 FROM information_schema.statistics
   WHERE table_schema = DATABASE() AND table_name = 'driver_earnings' AND index_name = 'ix_driver_earnings_logical_shard');
 SET @ddl = IF(@missing_column OR @missing_index,
   CONCAT('ALTER TABLE driver_earnings ', CONCAT_WS(', ',
-    IF(@missing_column, 'ADD COLUMN logical_shard SMALLINT UNSIGNED AS ((driver_id >> 14) & 255) STORED', NULL),
+    IF(@missing_column, 'ADD COLUMN logical_shard SMALLINT UNSIGNED AS (driver_id & 255) STORED', NULL),
     IF(@missing_index, 'ADD INDEX ix_driver_earnings_logical_shard (logical_shard, driver_id)', NULL))),
   'DO 0');
 PREPARE add_logical_shard FROM @ddl;

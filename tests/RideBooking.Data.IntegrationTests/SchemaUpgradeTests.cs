@@ -62,25 +62,24 @@ public sealed class SchemaUpgradeTests : IAsyncLifetime
         return connection;
     }
 
-    /// <summary>Ids whose bits 14..21 (the logical shard) and the bits around them take many patterns.</summary>
+    /// <summary>Ids whose low byte (the logical shard) and the bits around it take many patterns.</summary>
     private static List<long> Ids()
     {
         var generator = new IdGenerator(TimeProvider.System, workerId: 1023);
         var ids = new List<long>
         {
-            1,
-            0x3FFF,                                       // every bit below the shard set, shard 0
-            1L << 14,                                     // shard 1
-            (1L << 15) - 1,                               // shard 1, every bit below it set
-            128L << 14,                                   // shard 128
-            255L << 14,                                   // shard 255, no other bit
+            256,                                          // shard 0, the first bit above it set
+            1L << 40,                                     // shard 0
+            1,                                            // shard 1
+            (1L << 9) | 1,                                // shard 1, a bit above it set
+            128,                                          // shard 128
+            255,                                          // shard 255, no other bit
             (1L << 22) - 1,                               // all 22 low bits, shard 255
-            1L << 22,                                     // first bit above the shard, shard 0
             long.MaxValue,                                // shard 255
-            long.MaxValue ^ (255L << 14),                 // every bit but the shard, shard 0
-            (0xA5L << 14) | (1L << 40) | 0x1234,          // shard 165
-            (0x5AL << 14) | (1L << 62),                   // shard 90
-            (0x0FL << 14) | (0x3FFL << 22),               // shard 15
+            long.MaxValue ^ 255L,                         // every bit but the shard, shard 0
+            0xA5L | (1L << 40) | 0x1200,                  // shard 165
+            0x5AL | (1L << 62),                           // shard 90
+            0x0FL | (0x3FFL << 22),                       // shard 15
             generator.Next(),
             generator.Next(),
         };
@@ -89,7 +88,7 @@ public sealed class SchemaUpgradeTests : IAsyncLifetime
         return ids;
     }
 
-    private static int ShardOf(long id) => (int)((id >> 14) & 255);
+    private static int ShardOf(long id) => RideBooking.Data.Internal.IdGenerator.LogicalShardOf(id);
 
     private static async Task SeedAsync(MySqlConnection connection)
     {

@@ -25,10 +25,10 @@ public sealed class ShardedQueryTests(ClusterFixture fixture) : IClassFixture<Cl
             var id = ids.Next(random.Next(256));
             return new { id, name = "D" + i, vehicle = "V" + i, available = random.Next(3) != 0, earnings = 50m * random.Next(1, 12), now };
         }).ToList();
-        foreach (var target in fixture.Cluster.Shards.Select((s, i) => (s.Primary, i)).Append((single.ConnectionString, -1)))
+        foreach (var (server, shard) in fixture.Cluster.Shards.Select((s, i) => (s.Primary, i)).Append((single.ConnectionString, -1)))
         {
-            var rows = target.i < 0 ? drivers : drivers.Where(d => sharded.Resolver.PhysicalShardOf(d.id) == target.i).ToList();
-            await using var connection = new MySqlConnection(target.Item1);
+            var rows = shard < 0 ? drivers : drivers.Where(d => sharded.Resolver.PhysicalShardOf(d.id) == shard).ToList();
+            await using var connection = new MySqlConnection(server);
             await connection.ExecuteAsync("INSERT INTO drivers (id, name, vehicle_number, available, created_at) VALUES (@id, @name, @vehicle, @available, @now)", rows);
             await connection.ExecuteAsync("INSERT INTO driver_earnings (driver_id, total_earnings, completed_rides, updated_at) VALUES (@id, @earnings, 1, @now)", rows.Where(d => d.earnings > 100m));
         }

@@ -48,6 +48,9 @@ public sealed class ShardedServices : IAsyncDisposable
             _counts.AddOrUpdate(key, value, (_, old) => old + value);
         });
         _listener.Start();
+
+        // As in a host, resolving the library starts the lag watch.
+        _ = _provider.GetRequiredService<IUserRepository>();
     }
 
     public RideBookingTestCluster Cluster { get; }
@@ -74,9 +77,9 @@ public sealed class ShardedServices : IAsyncDisposable
     public long Count(string instrument, params string[] tags) =>
         _counts.Where(kv => kv.Key.Split('|')[0] == instrument && tags.All(t => kv.Key.Split('|').Contains(t))).Sum(kv => kv.Value);
 
-    private int _phones;
+    private static int _phones;
 
-    public string NextPhone() => $"+1666{Environment.ProcessId % 1000:D3}{Interlocked.Increment(ref _phones):D7}";
+    public static string NextPhone() => $"+1666{Environment.ProcessId % 1000:D3}{Interlocked.Increment(ref _phones):D7}";
 
     /// <summary>New users land on the logical shards in turn; this returns one that lives on the given physical shard.</summary>
     public async Task<User> NewUserOnShardAsync(int shard)
@@ -108,16 +111,20 @@ public sealed class ShardedServices : IAsyncDisposable
     }
 
     /// <summary>Waits until the lag watch has every replica in rotation.</summary>
-    public Task WaitUntilReplicasInRotationAsync() => WaitUntilAsync(() => Topology.SelectMany(s => s.Replicas).All(r => r.Healthy), "every replica in rotation");
+    public Task WaitUntilReplicasInRotationAsync() => WaitUntilAsync(
+        () => Topology.SelectMany(s => s.Replicas).All(r => r.Healthy),
+        () => "every replica in rotation (" + string.Join(", ", Topology.SelectMany(s => s.Replicas).Select(r => $"{r.Pool.Name}: {r.State}")) + ")");
 
-    public static async Task WaitUntilAsync(Func<bool> condition, string what, int seconds = 60)
+    public static Task WaitUntilAsync(Func<bool> condition, string what, int seconds = 60) => WaitUntilAsync(condition, () => what, seconds);
+
+    public static async Task WaitUntilAsync(Func<bool> condition, Func<string> what, int seconds = 60)
     {
         var deadline = DateTime.UtcNow.AddSeconds(seconds);
         while (!condition())
         {
             if (DateTime.UtcNow > deadline)
             {
-                throw new TimeoutException($"Gave up waiting for {what} after {seconds} s.");
+                throw new TimeoutException($"Gave up waiting for {what()} after {seconds} s.");
             }
 
             await Task.Delay(50);

@@ -90,7 +90,7 @@ public sealed partial class SchemaScriptTests
             var key = table == "driver_earnings" ? "driver_id" : "id";
             Assert.Contains($"table_name = '{table}' AND column_name = 'logical_shard'", code, StringComparison.Ordinal);
             Assert.Contains($"table_name = '{table}' AND index_name = 'ix_{table}_logical_shard'", code, StringComparison.Ordinal);
-            Assert.Contains($"'ADD COLUMN logical_shard SMALLINT UNSIGNED AS (({key} >> 14) & 255) STORED'", code, StringComparison.Ordinal);
+            Assert.Contains($"'ADD COLUMN logical_shard SMALLINT UNSIGNED AS ({key} & 255) STORED'", code, StringComparison.Ordinal);
             Assert.Contains($"'ADD INDEX ix_{table}_logical_shard (logical_shard, {key})'", code, StringComparison.Ordinal);
         }
 

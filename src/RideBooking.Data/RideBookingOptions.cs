@@ -18,7 +18,7 @@ public sealed class RideBookingOptions
     public IList<ShardOptions> Shards { get; } = [];
 
     /// <summary>Gets or sets the replication lag above which a replica gets no reads until it has caught up.</summary>
-    /// <value>1 millisecond to 1 hour. The default is 5 seconds.</value>
+    /// <value>More than 0, at most 1 hour. The default is 5 seconds. Lag is measured in whole seconds (<c>Seconds_Behind_Master</c>).</value>
     public TimeSpan MaxReplicaLag { get; set; } = TimeSpan.FromSeconds(5);
 
     /// <summary>

@@ -216,6 +216,8 @@ internal static class LocalServer
             RedirectStandardOutput = true,
             RedirectStandardError = true,
         };
+        // A pid file of an earlier attempt on this folder must not be mistaken for this attempt's server.
+        File.Delete(serverPidFile);
         foreach (var arg in (string[])["-c", Watchdog, "ridebooking-testkit-watchdog", Environment.ProcessId.ToString(CultureInfo.InvariantCulture), folder, serverPidFile, binary, .. serverArgs])
         {
             start.ArgumentList.Add(arg);
@@ -243,9 +245,12 @@ internal static class LocalServer
         while (true)
         {
             ct.ThrowIfCancellationRequested();
-            if (stopwatch.Elapsed > TimeSpan.FromSeconds(60) || (File.Exists(serverPidFile) && !IsAlive(ReadPid(serverPidFile))))
+            // The watchdog may not have finished writing the pid yet: an unreadable pid is "not known yet", not "dead".
+            var serverPid = File.Exists(serverPidFile) ? ReadPid(serverPidFile) : 0;
+            if (stopwatch.Elapsed > TimeSpan.FromSeconds(60) || (serverPid > 0 && !IsAlive(serverPid)))
             {
-                Kill(ReadPid(serverPidFile));
+                // Never leave a server running on this folder before the next attempt starts another one on it.
+                Kill(serverPid);
                 var log = File.Exists(errorLog) ? await File.ReadAllTextAsync(errorLog, ct).ConfigureAwait(false) : "(no error log)";
                 throw new InvalidOperationException($"The throwaway server {binary} did not start on 127.0.0.1:{port}:{Environment.NewLine}{Tail(log)}");
             }
@@ -256,8 +261,8 @@ internal static class LocalServer
                 await using (connection.ConfigureAwait(false))
                 {
                     await connection.OpenAsync(ct).ConfigureAwait(false);
-                    var serverPid = ReadPid(serverPidFile);
-                    AppDomain.CurrentDomain.ProcessExit += (_, _) => Stop(serverPid, folder);
+                    var runningPid = ReadPid(serverPidFile);
+                    AppDomain.CurrentDomain.ProcessExit += (_, _) => Stop(runningPid, folder);
                     var version = await TestServerLocator.ServerVersionAsync(connection, ct).ConfigureAwait(false);
                     return new LocalServerInstance(connectionString, port, $"{version} on 127.0.0.1:{port} (local {Path.GetFileName(binary)})");
                 }

@@ -38,10 +38,13 @@ internal sealed class RideBookingMetrics : IDisposable
         _conflicts.Add(1, new KeyValuePair<string, object?>("operation", operation), new KeyValuePair<string, object?>("kind", kind));
 
     public void Read(int shard, string target) =>
-        _reads.Add(1, new KeyValuePair<string, object?>("shard", shard), new KeyValuePair<string, object?>("target", target));
+        _reads.Add(1, new KeyValuePair<string, object?>("shard", BoxedShards[shard]), new KeyValuePair<string, object?>("target", target));
 
     public void ReplicaFallback(int shard, string reason) =>
-        _replicaFallbacks.Add(1, new KeyValuePair<string, object?>("shard", shard), new KeyValuePair<string, object?>("reason", reason));
+        _replicaFallbacks.Add(1, new KeyValuePair<string, object?>("shard", BoxedShards[shard]), new KeyValuePair<string, object?>("reason", reason));
+
+    /// <summary>Shard numbers boxed once, so that tagging a read allocates nothing.</summary>
+    private static readonly object[] BoxedShards = [.. Enumerable.Range(0, IdGenerator.LogicalShardCount).Select(i => (object)i)];
 
     public void IdCollision(string operation) => _idCollisions.Add(1, new KeyValuePair<string, object?>("operation", operation));
 

@@ -109,18 +109,14 @@ internal sealed class UnitOfWork(
     /// <summary>Sends COMMIT (and the GTID read when tracked) as the runner's own round trip.</summary>
     internal async Task CommitAsync(CancellationToken ct)
     {
-        var command = new MySqlCommand(WriteMarkQuery is null ? "COMMIT" : "COMMIT;\n" + WriteMarkQuery, Connection);
-        await using (command.ConfigureAwait(false))
+        var command = new MySqlCommand("COMMIT", Connection);
+        if (WriteMarkQuery is null)
         {
-            if (WriteMarkQuery is null)
-            {
-                await command.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
-                return;
-            }
-
-            var mark = await command.ExecuteScalarAsync(ct).ConfigureAwait(false);
-            WriteMark = mark as string;
+            await command.ExecuteAsync(ct).ConfigureAwait(false);
+            return;
         }
+
+        await ExecuteWriteAsync(command, ct).ConfigureAwait(false);
     }
 
     /// <summary>A command of this unit; the first one of a transactional unit also starts the transaction.</summary>

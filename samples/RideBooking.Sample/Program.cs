@@ -1,12 +1,22 @@
 // A host that uses RideBooking.Data as an application would. Configure RideBooking:ConnectionString
 // (appsettings.json, the RideBooking__ConnectionString environment variable, or
 // --RideBooking:ConnectionString=...); without one, a throwaway database is started for the run.
+// With --sharded (or RideBooking:Sharded=true) it runs the sharded tour of ShardedSample.cs instead.
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using RideBooking.Data;
+using RideBooking.Sample;
 using RideBooking.Data.Testing;
 
-var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Args = args, ContentRootPath = AppContext.BaseDirectory });
+// "--sharded" is a flag, not a "--key value" pair: keep it away from the command-line configuration provider.
+var shardedFlag = args.Contains("--sharded");
+var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Args = [.. args.Where(a => a != "--sharded")], ContentRootPath = AppContext.BaseDirectory });
+if (shardedFlag || builder.Configuration.GetValue<bool>("RideBooking:Sharded"))
+{
+    return await ShardedSample.RunAsync(builder);
+}
+
 RideBookingTestDatabase? throwaway = null;
 try
 {

@@ -285,8 +285,11 @@ internal static class LocalServer
         foreach (var folder in Directory.EnumerateDirectories(RootFolder, "run-*"))
         {
             var ownerFile = Path.Combine(folder, "owner.pid");
-            var stale = File.Exists(ownerFile)
-                ? !IsAlive(ReadPid(ownerFile))
+            // A folder another process has just created may not have its owner written yet (no file, or an
+            // empty one): only a readable owner that is gone, or a folder an hour old, is stale.
+            var owner = File.Exists(ownerFile) ? ReadPid(ownerFile) : 0;
+            var stale = owner > 0
+                ? !IsAlive(owner)
                 : Directory.GetLastWriteTimeUtc(folder) < DateTime.UtcNow.AddHours(-1);
             if (stale)
             {

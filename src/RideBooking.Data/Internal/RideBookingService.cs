@@ -171,7 +171,7 @@ internal sealed class RideBookingService(TransactionRunner runner, ShardResolver
     }
 
     private static NotSupportedException CrossShard(string what) =>
-        new($"{what} is a cross-shard operation, which this version does not support yet (see \"Cross-shard operations\" in the README). Nothing was written.");
+        new($"{what} is a cross-shard operation, which this version does not support yet (see \"Sharding and replicas\" in the README). Nothing was written.");
 
     private static string Describe(RideStatus status) => status switch
     {

@@ -8,7 +8,12 @@ internal static class SchemaSnapshot
 {
     public static readonly string[] Tables = ["users", "drivers", "rides", "payments", "driver_earnings"];
 
-    public static string PrimaryKey(string table) => table == "driver_earnings" ? "driver_id" : "id";
+    public static string PrimaryKey(string table) => table switch
+    {
+        "driver_earnings" or "driver_holds" => "driver_id",
+        "cross_shard_outbox" or "cross_shard_applied" => "ride_id",
+        _ => "id",
+    };
 
     /// <summary>Columns, indexes and constraints of every table, one line each.</summary>
     public static async Task<string> DescribeAsync(MySqlConnection connection)

@@ -46,4 +46,18 @@ public sealed class RideBookingOptions
     /// </summary>
     /// <value>0 to 1023, or <see langword="null"/> to pick one at random at start-up. The default is <see langword="null"/>.</value>
     public int? WorkerId { get; set; }
+
+    /// <summary>
+    /// Gets or sets how old interrupted cross-shard work must be before <see cref="IRideBookingRecovery"/> repairs it.
+    /// Longer than any operation can take; every process's clock must be within this of the others'.
+    /// </summary>
+    /// <value>1 second to 1 day. The default is 1 minute.</value>
+    public TimeSpan RecoveryGracePeriod { get; set; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>
+    /// Gets or sets how often a host runs the recovery pass in the background (a hosted service registered by
+    /// <c>AddRideBookingData</c>); <see langword="null"/> runs none.
+    /// </summary>
+    /// <value>1 second to 1 day, or <see langword="null"/>. The default is <see langword="null"/>.</value>
+    public TimeSpan? RecoveryInterval { get; set; }
 }

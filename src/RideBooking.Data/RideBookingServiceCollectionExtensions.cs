@@ -64,6 +64,8 @@ public static class RideBookingServiceCollectionExtensions
         services.TryAddSingleton<IPaymentRepository, PaymentRepository>();
         services.TryAddSingleton<IRideBookingService, RideBookingService>();
         services.TryAddSingleton<IDriverEarningsBackfill, DriverEarningsBackfill>();
+        services.TryAddSingleton<IRideBookingRecovery, RideBookingRecovery>();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<Microsoft.Extensions.Hosting.IHostedService, RideBookingRecoveryService>());
         return services;
     }
 }

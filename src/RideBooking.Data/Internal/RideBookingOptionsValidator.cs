@@ -62,6 +62,16 @@ internal sealed class RideBookingOptionsValidator : IValidateOptions<RideBooking
             }
         }
 
+        if (options.RecoveryGracePeriod < TimeSpan.FromSeconds(1) || options.RecoveryGracePeriod > TimeSpan.FromDays(1))
+        {
+            failures.Add($"RideBooking:RecoveryGracePeriod must be 1 second to 1 day (was {options.RecoveryGracePeriod}).");
+        }
+
+        if (options.RecoveryInterval is { } interval && (interval < TimeSpan.FromSeconds(1) || interval > TimeSpan.FromDays(1)))
+        {
+            failures.Add($"RideBooking:RecoveryInterval must be 1 second to 1 day, or empty for no background recovery (was {interval}).");
+        }
+
         if (options.MaxReplicaLag <= TimeSpan.Zero || options.MaxReplicaLag > TimeSpan.FromHours(1))
         {
             failures.Add($"RideBooking:MaxReplicaLag must be more than 0 and at most 1 hour (was {options.MaxReplicaLag}).");

@@ -126,7 +126,7 @@ public static class BenchmarkData
     /// Multi-row parameterized INSERTs of 500 rows, on two connections at once, with a progress line
     /// (rows and rows/s) about once a second.
     /// </summary>
-    private static async Task InsertAsync(string connectionString, string table, string columns, long count, TextWriter progress, Action<long, List<object>> row)
+    internal static async Task InsertAsync(string connectionString, string table, string columns, long count, TextWriter progress, Action<long, List<object>> row)
     {
         const int RowsPerStatement = 500;
         var width = columns.Split(',').Length;

@@ -10,9 +10,14 @@ namespace RideBooking.Data.Benchmarks;
 /// </summary>
 public static class Headline
 {
-    private sealed record Claim(string Text, string Target, double Limit, bool AtMost, double? Ratio);
+    private sealed record Claim(string Text, string Target, double Limit, bool AtMost, double? Ratio, bool Exact = false);
 
-    public static string Write(IReadOnlyList<Summary> summaries, string serverVersion, string sizes)
+    /// <summary>
+    /// Writes headline.md, headline.svg and report.md when the run measured any of the single-database cases, and
+    /// sharding-headline.md, sharding-headline.svg and sharding-report.md when it measured any of the sharding cases
+    /// (so that a run of only one set leaves the other's files alone).
+    /// </summary>
+    public static string Write(IReadOnlyList<Summary> summaries, string serverVersion, string sizes, IReadOnlyDictionary<string, double> facts)
     {
         var reports = summaries.SelectMany(s => s.Reports).Where(r => r.Success && r.ResultStatistics is not null).ToList();
 
@@ -80,24 +85,44 @@ public static class Headline
         AtLeast($"top 5 drivers ({largest}): EF Core + Pomelo (GROUP BY over rides) / library", 1.5, Quotient(Time(Find("EfCoreBenchmarks", "EfCore_Top5_GroupByRides", largest)), Time(Find("EfCoreBenchmarks", "Library_Top5", largest))));
         AtLeast($"top 5 drivers ({largest}): EF Core + Pomelo (same rollup) / library", 1.5, Quotient(Time(Find("EfCoreBenchmarks", "EfCore_Top5_Rollup", largest)), Time(Find("EfCoreBenchmarks", "Library_Top5", largest))));
 
+        // Sharding: a 4-primary x 1-replica cluster of the test kit against one database of the suite's server.
+        var sharding = new List<Claim>();
+        void ShardingAtMost(string text, double limit, double? ratio) => sharding.Add(new Claim(text, $"<= {limit:0.##}x", limit, true, ratio));
+        ShardingAtMost("user by id: 4 shards (replica) / one database, allocated", 1.10, Quotient(Bytes(Find("ShardedUserReadBenchmarks", "FourShards_GetUser")), Bytes(Find("ShardedUserReadBenchmarks", "OneDatabase_GetUser"))));
+        ShardingAtMost("latest 10 rides: 4 shards (replica) / one database, allocated", 1.10, Quotient(Bytes(Find("ShardedLatestRidesBenchmarks", "FourShards_Latest10")), Bytes(Find("ShardedLatestRidesBenchmarks", "OneDatabase_Latest10"))));
+        ShardingAtMost("book + cancel, one shard: 4 shards / one database, allocated", 1.10, Quotient(Bytes(Find("ShardedBookingBenchmarks", "FourShards_BookAndCancel")), Bytes(Find("ShardedBookingBenchmarks", "OneDatabase_BookAndCancel"))));
+        ShardingAtMost("top 5 drivers: 4-shard fan-out / one database, time", 2.0, Quotient(Time(Find("ShardedTopDriversBenchmarks", "FourShards_Top5")), Time(Find("ShardedTopDriversBenchmarks", "OneDatabase_Top5"))));
+        ShardingAtMost("replica read: satisfied read-your-writes wait / no wait, time", 1.2, Quotient(Time(Find("ShardedReplicaWaitBenchmarks", "SatisfiedWaitReplicaRead")), Time(Find("ShardedReplicaWaitBenchmarks", "PlainReplicaRead"))));
+        sharding.Add(new Claim("round trips of a one-shard BookAsync on 4x1 (counted in setup)", "= 2", 2, true, facts.TryGetValue(ShardedBookingBenchmarks.RoundTripsFact, out var trips) ? trips : null, Exact: true));
+
         var folder = ResultsFolder();
         Directory.CreateDirectory(folder);
         var machine = $"{CpuName()} ({Environment.ProcessorCount} logical cores, {GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / (1L << 30)} GiB), {System.Runtime.InteropServices.RuntimeInformation.OSDescription}, .NET {Environment.Version}, server {serverVersion}";
-        File.WriteAllText(Path.Combine(folder, "headline.md"), Markdown(claims, machine));
-        File.WriteAllText(Path.Combine(folder, "headline.svg"), Svg(claims, machine));
-        foreach (var summary in summaries)
+        foreach (var (set, prefix) in new[] { (claims, string.Empty), (sharding, "sharding-") })
         {
-            var report = Directory.GetFiles(summary.ResultsDirectoryPath, "*-report-github.md").OrderByDescending(File.GetLastWriteTimeUtc).FirstOrDefault();
-            if (report is not null)
+            if (set.All(c => c.Ratio is null))
             {
-                File.Copy(report, Path.Combine(folder, "report.md"), overwrite: true);
+                continue;
+            }
+
+            File.WriteAllText(Path.Combine(folder, prefix + "headline.md"), Markdown(set, machine));
+            File.WriteAllText(Path.Combine(folder, prefix + "headline.svg"), Svg(set, machine));
+            foreach (var summary in summaries)
+            {
+                var report = Directory.GetFiles(summary.ResultsDirectoryPath, "*-report-github.md").OrderByDescending(File.GetLastWriteTimeUtc).FirstOrDefault();
+                if (report is not null)
+                {
+                    File.Copy(report, Path.Combine(folder, prefix + "report.md"), overwrite: true);
+                }
             }
         }
 
         return folder;
     }
 
-    private static bool Met(Claim c) => c.Ratio is { } r && (c.AtMost ? r <= c.Limit : r >= c.Limit);
+    private static bool Met(Claim c) => c.Ratio is { } r && (c.Exact ? r == c.Limit : c.AtMost ? r <= c.Limit : r >= c.Limit);
+
+    private static string Format(Claim c) => c.Exact && c.Ratio is { } count ? count.ToString("0", CultureInfo.InvariantCulture) : Format(c.Ratio);
 
     private static string Format(double? ratio) => ratio is { } r ? r.ToString(r >= 100 ? "N0" : "0.00", CultureInfo.InvariantCulture) + "x" : "not measured";
 
@@ -110,7 +135,7 @@ public static class Headline
         text.AppendLine("|---|---|---|---|");
         foreach (var c in claims)
         {
-            text.AppendLine(CultureInfo.InvariantCulture, $"| {c.Text} | {c.Target} | {Format(c.Ratio)} | {(Met(c) ? "yes" : "**no**")} |");
+            text.AppendLine(CultureInfo.InvariantCulture, $"| {c.Text} | {c.Target} | {Format(c)} | {(Met(c) ? "yes" : "**no**")} |");
         }
 
         return text.ToString();
@@ -143,7 +168,7 @@ public static class Headline
                 var x0 = X(1);
                 var x1 = X(r);
                 svg.AppendLine(CultureInfo.InvariantCulture, $"""<rect x="{Math.Min(x0, x1):F1}" y="{y + 3}" width="{Math.Max(Math.Abs(x1 - x0), 1):F1}" height="14" fill="{(Met(c) ? "#3a9d5d" : "#d0453a")}"/>""");
-                svg.AppendLine(CultureInfo.InvariantCulture, $"""<text x="{Math.Max(x0, x1) + 4:F1}" y="{y + 14}">{Escape(Format(r))}</text>""");
+                svg.AppendLine(CultureInfo.InvariantCulture, $"""<text x="{Math.Max(x0, x1) + 4:F1}" y="{y + 14}">{Escape(Format(c))}</text>""");
             }
 
             var target = X(c.Limit);

@@ -61,7 +61,15 @@ Type[] suites =
     typeof(LatestRidesBenchmarks), typeof(TopDriversBenchmarks), typeof(DriverEarningsBenchmarks),
     typeof(BookingBenchmarks), typeof(HotDriverBenchmarks),
     typeof(PaymentFirstRecordBenchmarks), typeof(PaymentReplayBenchmarks), typeof(EfCoreBenchmarks),
+    typeof(ShardedUserReadBenchmarks), typeof(ShardedLatestRidesBenchmarks), typeof(ShardedBookingBenchmarks),
+    typeof(ShardedTopDriversBenchmarks), typeof(ShardedReplicaWaitBenchmarks),
 ];
+
+// Numbers the benchmarks' setups measure once (round trips) reach the headline through this file.
+var factsFile = Path.Combine(Path.GetTempPath(), $"ridebooking-bench-facts-{Environment.ProcessId}.txt");
+File.Delete(factsFile);
+Environment.SetEnvironmentVariable(BenchmarkFacts.FileVariable, factsFile);
+
 var summaries = BenchmarkSwitcher.FromTypes(suites).Run(benchmarkArgs, config).ToList();
 
 var failed = summaries.SelectMany(s => s.Reports).Count(r => !r.Success) + summaries.Count(s => s.HasCriticalValidationErrors);
@@ -73,9 +81,11 @@ if (summaries.Count == 0 || summaries.All(s => s.Reports.IsEmpty))
 
 if (!smoke)
 {
-    var written = Headline.Write(summaries, serverVersion, sizes);
+    var written = Headline.Write(summaries, serverVersion, sizes, BenchmarkFacts.Read());
     Console.WriteLine($"headline ratios and chart written to {written}");
 }
+
+File.Delete(factsFile);
 
 Console.WriteLine(failed == 0 ? "benchmarks: all cases ran" : $"benchmarks: {failed} case(s) failed");
 return failed == 0 ? 0 : 1;

@@ -137,6 +137,11 @@ internal sealed class ReplicaNode(int shard, int index, ServerPool pool)
     /// <summary>Gets or sets the lag last measured, in seconds; <see langword="null"/> when replication is stopped or the replica did not answer.</summary>
     public double? LagSeconds { get; set; }
 
+    /// <summary>Gets or sets the newest GTID position this replica was seen to have applied (by a read's wait).</summary>
+    public string? ConfirmedPosition { get => Volatile.Read(ref _confirmed); set => Volatile.Write(ref _confirmed, value); }
+
+    private string? _confirmed;
+
     /// <summary>Gets or sets what the lag watch last saw: "healthy", "lagging", "replication is stopped", ... ("unchecked" before the first check).</summary>
     public string State { get; set; } = "unchecked";
 }

@@ -71,6 +71,12 @@ internal sealed class ShardReader(RideBookingDataSource dataSource, IOptions<Rid
     {
         var query = command.CommandText;
         var position = ReadYourWrites.RequiredFor(shard);
+        if (position is not null && string.Equals(position, replica.ConfirmedPosition, StringComparison.Ordinal))
+        {
+            // The replica already confirmed it has these writes: a replica never goes back, so no wait is needed.
+            position = null;
+        }
+
         var waits = false;
         try
         {
@@ -99,6 +105,7 @@ internal sealed class ShardReader(RideBookingDataSource dataSource, IOptions<Rid
                             return (false, default);
                         }
 
+                        replica.ConfirmedPosition = position;
                         await reader.NextResultAsync(ct).ConfigureAwait(false);
                     }
 

@@ -62,9 +62,11 @@ public static class RideBookingServiceCollectionExtensions
         services.TryAddSingleton<IDriverRepository, DriverRepository>();
         services.TryAddSingleton<IRideRepository, RideRepository>();
         services.TryAddSingleton<IPaymentRepository, PaymentRepository>();
+        services.TryAddSingleton<CrossShardSteps>();
         services.TryAddSingleton<IRideBookingService, RideBookingService>();
         services.TryAddSingleton<IDriverEarningsBackfill, DriverEarningsBackfill>();
         services.TryAddSingleton<IRideBookingRecovery, RideBookingRecovery>();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IRecoveryStep, CrossShardRecovery>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<Microsoft.Extensions.Hosting.IHostedService, RideBookingRecoveryService>());
         return services;
     }

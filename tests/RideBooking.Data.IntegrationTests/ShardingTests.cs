@@ -59,20 +59,6 @@ public sealed class ShardingTests(ClusterFixture fixture, ITestOutputHelper outp
     }
 
     [Fact]
-    public async Task Booking_a_driver_on_another_physical_shard_is_refused_and_writes_nothing()
-    {
-        var user = await _db.NewUserOnShardAsync(0);
-        var driver = await _db.NewDriverOnShardAsync(1);
-        var before = await _db.ChecksumAllAsync();
-
-        var refused = await Assert.ThrowsAsync<NotSupportedException>(() => _db.Booking.BookAsync(user.Id, driver.Id, 10m));
-
-        Assert.Contains("cross-shard", refused.Message, StringComparison.Ordinal);
-        Assert.Equal(before, await _db.ChecksumAllAsync());
-        Assert.True((await _db.Drivers.GetAsync(driver.Id))!.Available);
-    }
-
-    [Fact]
     public async Task A_one_shard_booking_on_four_shards_with_replicas_still_takes_two_round_trips()
     {
         var user = await _db.NewUserOnShardAsync(2);

@@ -2,8 +2,30 @@ using MySqlConnector;
 
 namespace RideBooking.Data.Internal;
 
-internal sealed class RideBookingService(TransactionRunner runner, ShardResolver shards, IdGenerator ids, TimeProvider time, RideBookingMetrics metrics) : IRideBookingService
+internal sealed class RideBookingService(TransactionRunner runner, ShardResolver shards, CrossShardSteps crossShard, IdGenerator ids, TimeProvider time, RideBookingMetrics metrics) : IRideBookingService
 {
+    /// <summary>
+    /// The commit point of a cross-shard booking, on the user's shard: the decision and the ride in one local
+    /// transaction. Recovery inserts ABORTED under the same key for a hold whose ride never came, so a late
+    /// booking fails on the primary key instead of storing a ride whose driver was released.
+    /// </summary>
+    private const string CommitCrossShardRide = """
+        INSERT INTO cross_shard_decisions (id, outcome, decided_at) VALUES (@RideId, 'COMMITTED', @Now);
+        INSERT INTO rides (id, user_id, driver_id, status, fare, created_at, updated_at)
+        VALUES (@RideId, @UserId, @DriverId, 'REQUESTED', @Fare, @Now, @Now)
+        """;
+
+    private const string CompleteRideAcross = """
+        UPDATE rides SET status = 'COMPLETED', updated_at = @Now WHERE id = @Id;
+        INSERT INTO cross_shard_outbox (ride_id, kind, driver_id, fare, created_at) VALUES (@Id, 'COMPLETED', @DriverId, @Fare, @Now);
+        """;
+
+    private const string CancelRideAcross = """
+        UPDATE rides SET status = 'CANCELLED', updated_at = @Now WHERE id = @Id;
+        INSERT INTO cross_shard_outbox (ride_id, kind, driver_id, fare, created_at) VALUES (@Id, 'CANCELLED', @DriverId, @Fare, @Now);
+        """;
+
+
     /// <summary>
     /// First round trip (with START TRANSACTION): take the driver. The conditional UPDATE takes the
     /// driver's row lock and matches for exactly one concurrent caller; it changes the only column it
@@ -52,7 +74,7 @@ internal sealed class RideBookingService(TransactionRunner runner, ShardResolver
         var driverShard = shards.PhysicalShardOf(driverId);
         if (shard != driverShard)
         {
-            throw CrossShard($"User {userId} lives on physical shard {shard} and driver {driverId} on physical shard {driverShard}: booking across shards");
+            return await BookAcrossShardsAsync(userId, driverId, fare, logicalShard, shard, driverShard, ct).ConfigureAwait(false);
         }
 
         // The ride id is fixed before the first attempt, so a replay after an unknown commit finds
@@ -119,36 +141,36 @@ internal sealed class RideBookingService(TransactionRunner runner, ShardResolver
     public Task<Ride> AcceptAsync(long rideId, long driverId, CancellationToken ct = default)
     {
         Guard.Id(driverId, nameof(driverId));
-        return TransitionAsync("AcceptRide", rideId, RideStatus.Accepted, AcceptRide, touchesDriver: false, ride =>
+        return TransitionAsync("AcceptRide", rideId, RideStatus.Accepted, AcceptRide, acrossShards: null, ride =>
             ride.Status != RideStatus.Requested ? $"Ride {ride.Id} is {Describe(ride.Status)}; only a requested ride can be accepted."
             : ride.DriverId != driverId ? $"Ride {ride.Id} is assigned to another driver."
             : null, ct);
     }
 
     public Task<Ride> CompleteAsync(long rideId, CancellationToken ct = default) =>
-        TransitionAsync("CompleteRide", rideId, RideStatus.Completed, CompleteRide, touchesDriver: true, ride =>
+        TransitionAsync("CompleteRide", rideId, RideStatus.Completed, CompleteRide, CompleteRideAcross, ride =>
             ride.Status != RideStatus.Accepted ? $"Ride {ride.Id} is {Describe(ride.Status)}; only an accepted ride can be completed." : null, ct);
 
     public Task<Ride> CancelAsync(long rideId, CancellationToken ct = default) =>
-        TransitionAsync("CancelRide", rideId, RideStatus.Cancelled, CancelRide, touchesDriver: true, ride =>
+        TransitionAsync("CancelRide", rideId, RideStatus.Cancelled, CancelRide, CancelRideAcross, ride =>
             ride.Status is not (RideStatus.Requested or RideStatus.Accepted) ? $"Ride {ride.Id} is {Describe(ride.Status)}; only an active ride can be cancelled." : null, ct);
 
-    /// <summary>Locks the ride row, checks the transition against the locked state, then applies it (two round trips).</summary>
-    private async Task<Ride> TransitionAsync(string operation, long rideId, RideStatus target, string applySql, bool touchesDriver, Func<Ride, string?> refusal, CancellationToken ct)
+    /// <summary>
+    /// Locks the ride row, checks the transition against the locked state, then applies it (two round trips). When the
+    /// ride's driver lives on another physical shard, the ride's change and an outbox message commit together on the
+    /// ride's shard, and the message is then applied once on the driver's shard (release the driver, add the fare).
+    /// </summary>
+    private async Task<Ride> TransitionAsync(string operation, long rideId, RideStatus target, string applySql, string? acrossShards, Func<Ride, string?> refusal, CancellationToken ct)
     {
         Guard.Id(rideId, nameof(rideId));
         var shard = shards.PhysicalShardOf(rideId);
         var now = time.UtcNow();
-        return await runner.RunAsync(operation, shard, transactional: true, async (unit, token) =>
+        var driverShard = shard;
+        var changed = await runner.RunAsync(operation, shard, transactional: true, async (unit, token) =>
         {
             var ride = await unit.CreateCommand(LockRide).With("@Id", rideId).ReadSingleOrDefaultAsync(Rows.Ride, token).ConfigureAwait(false)
                 ?? throw new EntityNotFoundException($"Ride {rideId} does not exist.");
-
-            if (touchesDriver && shards.PhysicalShardOf(ride.DriverId) is var driverShard && driverShard != shard)
-            {
-                // The runner rolls back: nothing was written.
-                throw CrossShard($"Ride {rideId} lives on physical shard {shard} and its driver {ride.DriverId} on physical shard {driverShard}: changing it");
-            }
+            driverShard = acrossShards is null ? shard : shards.PhysicalShardOf(ride.DriverId);
 
             if (unit.AfterUnknownCommit && ride.Status == target)
             {
@@ -164,14 +186,108 @@ internal sealed class RideBookingService(TransactionRunner runner, ShardResolver
 
             // The change and COMMIT in one round trip: lock, then apply and commit.
             await unit.ExecuteAndCommitAsync(
-                unit.CreateCommand(applySql).With("@Id", ride.Id).With("@DriverId", ride.DriverId).With("@Fare", ride.Fare).With("@Now", now),
+                unit.CreateCommand(driverShard == shard ? applySql : acrossShards!).With("@Id", ride.Id).With("@DriverId", ride.DriverId).With("@Fare", ride.Fare).With("@Now", now),
                 token).ConfigureAwait(false);
             return ride with { Status = target, UpdatedAt = now };
         }, ct).ConfigureAwait(false);
+
+        if (driverShard != shard)
+        {
+            await StepAsync(operation + ":committed").ConfigureAwait(false);
+            await crossShard.RelayAsync(shard, driverShard, changed.Id, changed.DriverId, target == RideStatus.Completed ? "COMPLETED" : "CANCELLED", changed.Fare, ct).ConfigureAwait(false);
+        }
+
+        return changed;
     }
 
-    private static NotSupportedException CrossShard(string what) =>
-        new($"{what} is a cross-shard operation, which this version does not support yet (see \"Sharding and replicas\" in the README). Nothing was written.");
+    /// <summary>
+    /// A booking whose user and driver live on different physical shards: hold the driver on the driver's shard
+    /// (one round trip), then store the ride with its decision on the user's shard (one round trip): the commit
+    /// point. A ride that cannot be stored (the user is unknown or already riding) releases the hold. A process that
+    /// dies in between leaves a hold without a ride, which the recovery pass releases after fencing the ride id.
+    /// </summary>
+    private async Task<Ride> BookAcrossShardsAsync(long userId, long driverId, decimal fare, int logicalShard, int shard, int driverShard, CancellationToken ct)
+    {
+        var now = time.UtcNow();
+        var ride = new Ride(ids.Next(logicalShard), userId, driverId, RideStatus.Requested, fare, now, now);
+        if (!await crossShard.HoldAsync(driverShard, driverId, ride.Id, ct).ConfigureAwait(false))
+        {
+            var exists = await runner.RunAsync("BookRide.FindDriver", driverShard, transactional: false, (unit, token) =>
+                unit.CreateCommand(DriverExists).With("@DriverId", driverId).ReadInt64Async(token), ct).ConfigureAwait(false);
+            if (exists != 1)
+            {
+                throw new EntityNotFoundException($"Driver {driverId} does not exist.");
+            }
+
+            metrics.Conflict("BookRide", "driver_unavailable");
+            throw new DriverUnavailableException($"Driver {driverId} is not available.");
+        }
+
+        await StepAsync("BookRide:held").ConfigureAwait(false);
+        try
+        {
+            var stored = await runner.RunAsync("BookRide", shard, transactional: true, async (unit, token) =>
+            {
+                if (unit.AfterUnknownCommit && await unit.CreateCommand(RideRepository.RideById).With("@Id", ride.Id).ReadSingleOrDefaultAsync(Rows.Ride, token).ConfigureAwait(false) is { } earlier
+                    && earlier.UserId == userId && earlier.DriverId == driverId && earlier.Fare == fare && earlier.CreatedAt == now)
+                {
+                    return earlier;
+                }
+
+                try
+                {
+                    await unit.ExecuteAndCommitAsync(
+                        unit.CreateCommand(CommitCrossShardRide).With("@RideId", ride.Id).With("@UserId", userId).With("@DriverId", driverId).With("@Fare", fare).With("@Now", now),
+                        token).ConfigureAwait(false);
+                    return ride;
+                }
+                catch (MySqlException ex) when (ex.IsDuplicateKey("uq_rides_active_user"))
+                {
+                    metrics.Conflict("BookRide", "active_ride_exists");
+                    throw new ActiveRideExistsException($"User {userId} already has an active ride.", ex);
+                }
+                catch (MySqlException ex) when (ex.ErrorCode == MySqlErrorCode.NoReferencedRow2)
+                {
+                    throw new EntityNotFoundException($"User {userId} does not exist.", ex);
+                }
+                catch (MySqlException ex) when (ex.IsIdCollision())
+                {
+                    // The ride id is already decided on this shard: recovery fenced this booking (it took longer than
+                    // the grace period), or another process generated the same id. Either way nothing was stored.
+                    throw new CrossShardAbortedException(ex);
+                }
+            }, ct).ConfigureAwait(false);
+            await StepAsync("BookRide:stored").ConfigureAwait(false);
+            metrics.Booked();
+            return stored;
+        }
+        catch (RideBookingException ex)
+        {
+            // The ride was not stored: release the driver held for it (a no-op when recovery already did).
+            await StepAsync("BookRide:refused").ConfigureAwait(false);
+            await crossShard.ReleaseHoldAsync(driverShard, driverId, ride.Id, CancellationToken.None).ConfigureAwait(false);
+            if (ex is CrossShardAbortedException aborted)
+            {
+                throw new RideBookingInfrastructureException(
+                    $"The booking of driver {driverId} for user {userId} was rolled back before it was stored (it took longer than the recovery grace period, or its ride id was taken); nothing is booked, and booking again is safe.",
+                    aborted.InnerException)
+                {
+                    Operation = "BookRide",
+                    IsTransient = true,
+                };
+            }
+
+            throw;
+        }
+    }
+
+    private Task StepAsync(string step) => crossShard.StepAsync(step);
+
+    /// <summary>
+    /// A cross-shard booking whose ride id was already decided on the user's shard: nothing was stored. A business-family
+    /// type so that the runner neither retries it nor takes it for a lost connection; it never reaches a caller.
+    /// </summary>
+    private sealed class CrossShardAbortedException(Exception inner) : RideBookingException("The cross-shard booking was aborted.", inner);
 
     private static string Describe(RideStatus status) => status switch
     {

@@ -1,0 +1,97 @@
+using MySqlConnector;
+
+namespace RideBooking.Data.Internal;
+
+/// <summary>
+/// The steps of the cross-shard protocol that run on the driver's shard, shared by the booking service and the
+/// recovery pass. Every step is one local transaction and idempotent: running it again after a crash or a replay
+/// changes nothing more.
+/// </summary>
+internal sealed class CrossShardSteps(TransactionRunner runner, TimeProvider time)
+{
+    /// <summary>
+    /// Takes the driver and records the hold for the ride, in one round trip (START TRANSACTION ... COMMIT).
+    /// ROW_COUNT() of the UPDATE is 1 only for the one caller that flipped the flag, whether the connection reports
+    /// found or affected rows (the UPDATE changes the column it filters on).
+    /// </summary>
+    private const string HoldDriver = """
+        UPDATE drivers SET available = FALSE WHERE id = @DriverId AND available = TRUE;
+        SET @rb_taken = ROW_COUNT();
+        INSERT INTO driver_holds (driver_id, ride_id, held_at) SELECT @DriverId, @RideId, @Now FROM DUAL WHERE @rb_taken = 1
+        """;
+
+    private const string HoldOfDriver = "SELECT ride_id FROM driver_holds WHERE driver_id = @DriverId";
+
+    /// <summary>Releases the driver only if this ride still holds it.</summary>
+    private const string ReleaseHold = """
+        DELETE FROM driver_holds WHERE driver_id = @DriverId AND ride_id = @RideId;
+        SET @rb_released = ROW_COUNT();
+        UPDATE drivers SET available = TRUE WHERE id = @DriverId AND @rb_released = 1;
+        """;
+
+    /// <summary>
+    /// Applies an outbox message once: the applied row is inserted only the first time (INSERT IGNORE on the ride id),
+    /// and every other change is conditional on that, so a replay adds no fare twice.
+    /// </summary>
+    private const string ApplyRelease = """
+        INSERT IGNORE INTO cross_shard_applied (ride_id, driver_id, kind, applied_at) VALUES (@RideId, @DriverId, @Kind, @Now);
+        SET @rb_new = ROW_COUNT();
+        DELETE FROM driver_holds WHERE ride_id = @RideId AND @rb_new = 1;
+        UPDATE drivers SET available = TRUE WHERE id = @DriverId AND @rb_new = 1;
+        INSERT INTO driver_earnings (driver_id, total_earnings, completed_rides, updated_at)
+        SELECT @DriverId, @Fare, 1, @Now FROM DUAL WHERE @rb_new = 1 AND @Kind = 'COMPLETED'
+        ON DUPLICATE KEY UPDATE total_earnings = total_earnings + @Fare, completed_rides = completed_rides + 1, updated_at = @Now;
+        """;
+
+    private const string DeleteOutbox = "DELETE FROM cross_shard_outbox WHERE ride_id = @RideId";
+
+    /// <summary>Test seam: runs between the steps of a cross-shard operation, with the name of the step just done.</summary>
+    internal Func<string, Task>? Step { get; set; }
+
+    public Task StepAsync(string step) => Step is { } hook ? hook(step) : Task.CompletedTask;
+
+    /// <summary>Holds the driver for the ride on the driver's shard; false when the driver is not available.</summary>
+    public Task<bool> HoldAsync(int driverShard, long driverId, long rideId, CancellationToken ct)
+    {
+        var now = time.UtcNow();
+        return runner.RunAsync("BookRide.HoldDriver", driverShard, transactional: true, async (unit, token) =>
+        {
+            if (unit.AfterUnknownCommit)
+            {
+                var holders = await unit.CreateCommand(HoldOfDriver).With("@DriverId", driverId).ReadListAsync(r => r.GetInt64(0), token).ConfigureAwait(false);
+                if (holders.Contains(rideId))
+                {
+                    return true;
+                }
+            }
+
+            // Held: the UPDATE matched (1) and the hold was inserted (1); otherwise nothing changed (0).
+            var changed = await unit.ExecuteAndCommitAsync(unit.CreateCommand(HoldDriver).With("@DriverId", driverId).With("@RideId", rideId).With("@Now", now), token).ConfigureAwait(false);
+            return changed >= 2;
+        }, ct);
+    }
+
+    /// <summary>Undoes a hold whose ride was not stored; true when this call released the driver.</summary>
+    public Task<bool> ReleaseHoldAsync(int driverShard, long driverId, long rideId, CancellationToken ct) =>
+        runner.RunAsync("BookRide.ReleaseDriver", driverShard, transactional: true, async (unit, token) =>
+        {
+            var changed = await unit.ExecuteAndCommitAsync(unit.CreateCommand(ReleaseHold).With("@DriverId", driverId).With("@RideId", rideId), token).ConfigureAwait(false);
+            return changed > 0;
+        }, ct);
+
+    /// <summary>
+    /// Delivers a completed or cancelled ride's message to the driver's shard (release the driver, add the fare once),
+    /// then deletes it from the user's shard.
+    /// </summary>
+    public async Task RelayAsync(int rideShard, int driverShard, long rideId, long driverId, string kind, decimal fare, CancellationToken ct)
+    {
+        var now = time.UtcNow();
+        await runner.RunAsync("RelayRideRelease", driverShard, transactional: true, async (unit, token) =>
+            await unit.ExecuteAndCommitAsync(
+                unit.CreateCommand(ApplyRelease).With("@RideId", rideId).With("@DriverId", driverId).With("@Kind", kind).With("@Fare", fare).With("@Now", now),
+                token).ConfigureAwait(false), ct).ConfigureAwait(false);
+        await StepAsync("Relay:applied").ConfigureAwait(false);
+        await runner.RunAsync("RelayRideRelease.Done", rideShard, transactional: false, (unit, token) =>
+            unit.ExecuteWriteAsync(unit.CreateCommand(DeleteOutbox).With("@RideId", rideId), token), ct).ConfigureAwait(false);
+    }
+}

@@ -210,6 +210,7 @@ internal sealed class RideBookingService(TransactionRunner runner, ShardResolver
     {
         var now = time.UtcNow();
         var ride = new Ride(ids.Next(logicalShard), userId, driverId, RideStatus.Requested, fare, now, now);
+        bool IsOwn(Ride stored) => stored.UserId == userId && stored.DriverId == driverId && stored.Fare == fare && stored.CreatedAt == now;
         if (!await crossShard.HoldAsync(driverShard, driverId, ride.Id, ct).ConfigureAwait(false))
         {
             var exists = await runner.RunAsync("BookRide.FindDriver", driverShard, transactional: false, (unit, token) =>
@@ -228,8 +229,9 @@ internal sealed class RideBookingService(TransactionRunner runner, ShardResolver
         {
             var stored = await runner.RunAsync("BookRide", shard, transactional: true, async (unit, token) =>
             {
-                if (unit.AfterUnknownCommit && await unit.CreateCommand(RideRepository.RideById).With("@Id", ride.Id).ReadSingleOrDefaultAsync(Rows.Ride, token).ConfigureAwait(false) is { } earlier
-                    && earlier.UserId == userId && earlier.DriverId == driverId && earlier.Fare == fare && earlier.CreatedAt == now)
+                // A locking read: if the lost session is still committing this very ride, wait for it instead of missing it.
+                if (unit.AfterUnknownCommit && await unit.CreateCommand(LockRide).With("@Id", ride.Id).ReadSingleOrDefaultAsync(Rows.Ride, token).ConfigureAwait(false) is { } earlier
+                    && IsOwn(earlier))
                 {
                     return earlier;
                 }
@@ -252,9 +254,12 @@ internal sealed class RideBookingService(TransactionRunner runner, ShardResolver
                 }
                 catch (MySqlException ex) when (ex.IsIdCollision())
                 {
-                    // The ride id is already decided on this shard: recovery fenced this booking (it took longer than
-                    // the grace period), or another process generated the same id. Either way nothing was stored.
-                    throw new CrossShardAbortedException(ex);
+                    // The ride id is already decided on this shard (a duplicate key means that row is committed). It may
+                    // be this booking's own earlier attempt, whose COMMIT was lost on the way back: then the ride is ours.
+                    // Otherwise recovery fenced it (the booking took longer than the grace period), or another process
+                    // generated the same id; either way nothing of this attempt was stored.
+                    var decided = await unit.RollBackThenReadAsync(unit.CreateCommand(RideRepository.RideById).With("@Id", ride.Id), Rows.Ride, token).ConfigureAwait(false);
+                    return decided is not null && IsOwn(decided) ? decided : throw new CrossShardAbortedException(ex);
                 }
             }, ct).ConfigureAwait(false);
             await StepAsync("BookRide:stored").ConfigureAwait(false);

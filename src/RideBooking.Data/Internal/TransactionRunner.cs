@@ -166,6 +166,15 @@ internal sealed class UnitOfWork(
         }
     }
 
+    /// <summary>Ends the transaction with ROLLBACK and runs the command's query after it, in one round trip; returns its first row or <see langword="null"/>.</summary>
+    public Task<T?> RollBackThenReadAsync<T>(MySqlCommand command, Func<MySqlDataReader, T> map, CancellationToken ct)
+        where T : class
+    {
+        command.CommandText = "ROLLBACK;\n" + command.CommandText;
+        RolledBack = true;
+        return command.ReadSingleOrDefaultAsync(map, ct);
+    }
+
     /// <summary>Ends the transaction with ROLLBACK and runs the command's query after it, in one round trip; returns its first value.</summary>
     public Task<long> RollBackThenReadInt64Async(MySqlCommand command, CancellationToken ct)
     {

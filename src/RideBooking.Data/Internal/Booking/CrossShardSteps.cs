@@ -20,7 +20,8 @@ internal sealed class CrossShardSteps(TransactionRunner runner, TimeProvider tim
         INSERT INTO driver_holds (driver_id, ride_id, held_at) SELECT @DriverId, @RideId, @Now FROM DUAL WHERE @rb_taken = 1
         """;
 
-    private const string HoldOfDriver = "SELECT ride_id FROM driver_holds WHERE driver_id = @DriverId";
+    /// <summary>A locking read: a lost session still committing the hold is waited for, not missed.</summary>
+    private const string HoldOfDriver = "SELECT ride_id FROM driver_holds WHERE driver_id = @DriverId FOR UPDATE";
 
     /// <summary>Releases the driver only if this ride still holds it.</summary>
     private const string ReleaseHold = """

@@ -10,7 +10,7 @@ public sealed class DependencyInjectionTests
 
     public static TheoryData<Type> PublicServices => new()
     {
-        typeof(IUserRepository), typeof(IDriverRepository), typeof(IRideRepository), typeof(IPaymentRepository), typeof(IRideBookingService), typeof(IDriverEarningsBackfill),
+        typeof(IUserRepository), typeof(IDriverRepository), typeof(IRideRepository), typeof(IPaymentRepository), typeof(IRideBookingService), typeof(IDriverEarningsBackfill), typeof(IRideBookingRecovery),
     };
 
     [Theory]

@@ -201,6 +201,10 @@ public sealed class ShardOptionsValidationTests
         { nameof(RideBookingOptions.ReplicaCheckInterval), TimeSpan.Zero },
         { nameof(RideBookingOptions.ReplicaCheckInterval), TimeSpan.FromMilliseconds(10) - TimeSpan.FromTicks(1) },
         { nameof(RideBookingOptions.ReplicaCheckInterval), TimeSpan.FromMinutes(1) + TimeSpan.FromTicks(1) },
+        { nameof(RideBookingOptions.RecoveryGracePeriod), TimeSpan.FromSeconds(1) - TimeSpan.FromTicks(1) },
+        { nameof(RideBookingOptions.RecoveryGracePeriod), TimeSpan.FromDays(1) + TimeSpan.FromTicks(1) },
+        { nameof(RideBookingOptions.RecoveryInterval), TimeSpan.Zero },
+        { nameof(RideBookingOptions.RecoveryInterval), TimeSpan.FromDays(2) },
     };
 
     public static TheoryData<string, TimeSpan> Limits => new()
@@ -211,6 +215,10 @@ public sealed class ShardOptionsValidationTests
         { nameof(RideBookingOptions.ReplicaWaitTimeout), TimeSpan.FromSeconds(30) },
         { nameof(RideBookingOptions.ReplicaCheckInterval), TimeSpan.FromMilliseconds(10) },
         { nameof(RideBookingOptions.ReplicaCheckInterval), TimeSpan.FromMinutes(1) },
+        { nameof(RideBookingOptions.RecoveryGracePeriod), TimeSpan.FromSeconds(1) },
+        { nameof(RideBookingOptions.RecoveryGracePeriod), TimeSpan.FromDays(1) },
+        { nameof(RideBookingOptions.RecoveryInterval), TimeSpan.FromSeconds(1) },
+        { nameof(RideBookingOptions.RecoveryInterval), TimeSpan.FromDays(1) },
     };
 
     private static RideBookingOptions WithSetting(string setting, TimeSpan value)

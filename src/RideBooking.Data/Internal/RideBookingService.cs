@@ -194,7 +194,7 @@ internal sealed class RideBookingService(TransactionRunner runner, ShardResolver
         if (driverShard != shard)
         {
             await StepAsync(operation + ":committed").ConfigureAwait(false);
-            await crossShard.RelayAsync(shard, driverShard, changed.Id, changed.DriverId, target == RideStatus.Completed ? "COMPLETED" : "CANCELLED", changed.Fare, ct).ConfigureAwait(false);
+            await crossShard.TryRelayAsync(shard, driverShard, changed.Id, changed.DriverId, target == RideStatus.Completed ? "COMPLETED" : "CANCELLED", changed.Fare, ct).ConfigureAwait(false);
         }
 
         return changed;
@@ -211,7 +211,23 @@ internal sealed class RideBookingService(TransactionRunner runner, ShardResolver
         var now = time.UtcNow();
         var ride = new Ride(ids.Next(logicalShard), userId, driverId, RideStatus.Requested, fare, now, now);
         bool IsOwn(Ride stored) => stored.UserId == userId && stored.DriverId == driverId && stored.Fare == fare && stored.CreatedAt == now;
-        if (!await crossShard.HoldAsync(driverShard, driverId, ride.Id, ct).ConfigureAwait(false))
+        bool held;
+        while (true)
+        {
+            try
+            {
+                held = await crossShard.HoldAsync(driverShard, driverId, ride.Id, ct).ConfigureAwait(false);
+                break;
+            }
+            catch (MySqlException ex) when (ex.IsDuplicateKey("uq_driver_holds_ride"))
+            {
+                // Another process generated the same ride id and holds a driver with it: nothing was kept; take a new id.
+                metrics.IdCollision("BookRide");
+                ride = ride with { Id = ids.Next(logicalShard) };
+            }
+        }
+
+        if (!held)
         {
             var exists = await runner.RunAsync("BookRide.FindDriver", driverShard, transactional: false, (unit, token) =>
                 unit.CreateCommand(DriverExists).With("@DriverId", driverId).ReadInt64Async(token), ct).ConfigureAwait(false);
@@ -270,7 +286,7 @@ internal sealed class RideBookingService(TransactionRunner runner, ShardResolver
         {
             // The ride was not stored: release the driver held for it (a no-op when recovery already did).
             await StepAsync("BookRide:refused").ConfigureAwait(false);
-            await crossShard.ReleaseHoldAsync(driverShard, driverId, ride.Id, CancellationToken.None).ConfigureAwait(false);
+            await crossShard.TryReleaseHoldAsync(driverShard, driverId, ride.Id).ConfigureAwait(false);
             if (ex is CrossShardAbortedException aborted)
             {
                 throw new RideBookingInfrastructureException(

@@ -1,3 +1,5 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using MySqlConnector;
 
 namespace RideBooking.Data.Internal;
@@ -7,8 +9,10 @@ namespace RideBooking.Data.Internal;
 /// recovery pass. Every step is one local transaction and idempotent: running it again after a crash or a replay
 /// changes nothing more.
 /// </summary>
-internal sealed class CrossShardSteps(TransactionRunner runner, TimeProvider time)
+internal sealed partial class CrossShardSteps(TransactionRunner runner, TimeProvider time, ILoggerFactory? loggerFactory = null)
 {
+    private readonly ILogger _logger = (ILogger?)loggerFactory?.CreateLogger<CrossShardSteps>() ?? NullLogger.Instance;
+
     /// <summary>
     /// Takes the driver and records the hold for the ride, in one round trip (START TRANSACTION ... COMMIT).
     /// ROW_COUNT() of the UPDATE is 1 only for the one caller that flipped the flag, whether the connection reports
@@ -95,4 +99,39 @@ internal sealed class CrossShardSteps(TransactionRunner runner, TimeProvider tim
         await runner.RunAsync("RelayRideRelease.Done", rideShard, transactional: false, (unit, token) =>
             unit.ExecuteWriteAsync(unit.CreateCommand(DeleteOutbox).With("@RideId", rideId), token), ct).ConfigureAwait(false);
     }
+
+    /// <summary>
+    /// Relays after the ride's change committed: a failure of the driver's shard does not fail the caller, whose ride
+    /// did change; the message stays in the outbox and the recovery pass delivers it.
+    /// </summary>
+    public async Task TryRelayAsync(int rideShard, int driverShard, long rideId, long driverId, string kind, decimal fare, CancellationToken ct)
+    {
+        try
+        {
+            await RelayAsync(rideShard, driverShard, rideId, driverId, kind, fare, ct).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (IsInfrastructure(ex) && !ct.IsCancellationRequested)
+        {
+            LogPending(_logger, "release of the driver", rideId, ShardReader.Describe(ex));
+        }
+    }
+
+    /// <summary>Undoes a hold after a refused booking; a failure leaves the hold to the recovery pass instead of hiding the refusal.</summary>
+    public async Task TryReleaseHoldAsync(int driverShard, long driverId, long rideId)
+    {
+        try
+        {
+            await ReleaseHoldAsync(driverShard, driverId, rideId, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (IsInfrastructure(ex))
+        {
+            LogPending(_logger, "release of the held driver", rideId, ShardReader.Describe(ex));
+        }
+    }
+
+    private static bool IsInfrastructure(Exception ex) =>
+        ex is MySqlException or RideBookingInfrastructureException or IOException or System.Net.Sockets.SocketException or TimeoutException;
+
+    [LoggerMessage(EventId = 30, Level = LogLevel.Warning, Message = "RideBooking.Data: the {What} for ride {RideId} failed ({Error}); the recovery pass completes it")]
+    private static partial void LogPending(ILogger logger, string what, long rideId, string error);
 }

@@ -343,6 +343,81 @@ public sealed class UniqueKeyTests(ClusterFixture fixture, ITestOutputHelper out
     }
 
     [Fact]
+    public async Task A_user_whose_row_step_fails_releases_its_claim()
+    {
+        // A user written without a claim (as before schema 007) holds the phone on shard 2 only: a new user there is
+        // refused by the old UNIQUE key after the claim on the home shard was taken, and that claim is released.
+        var phone = PhoneHomedOn(0);
+        await using (var connection = new MySqlConnection(fixture.Cluster.Shards[2].Primary))
+        {
+            await connection.ExecuteAsync("INSERT INTO users (id, name, phone, created_at) VALUES (@id, 'Legacy', @phone, UTC_TIMESTAMP(6))", new { id = ((DateTime.UtcNow.Ticks & 0xFFFF_FFFF_FFFF) << 8) | 2, phone });
+        }
+
+        try
+        {
+            await Assert.ThrowsAsync<DuplicatePhoneException>(() => CreateUserOnShardAsync(2, phone));
+            Assert.Empty(await ShardsHoldingClaimAsync("phone_claims", "phone", phone));
+        }
+        finally
+        {
+            await using var connection = new MySqlConnection(fixture.Cluster.Shards[2].Primary);
+            await connection.ExecuteAsync("DELETE FROM users WHERE phone = @phone", new { phone });
+        }
+
+        await AssertKeysConsistentAsync();
+    }
+
+    [Fact]
+    public async Task A_payment_whose_row_step_is_refused_releases_its_claim()
+    {
+        var user = await CreateUserOnShardAsync(0, ShardedServices.NextPhone());
+        var driver = await _db.NewDriverOnShardAsync(0);
+        var requested = await _db.Booking.BookAsync(user.Id, driver.Id, 9m);
+        var txn = TransactionIdHomedOn(1);
+
+        await Assert.ThrowsAsync<InvalidRideStateException>(() => _db.Payments.RecordAsync(requested.Id, txn, 9m));
+        Assert.Empty(await ShardsHoldingClaimAsync("transaction_claims", "transaction_id", txn));
+
+        var unknownRide = (requested.Id & ~255L) | 2;
+        await Assert.ThrowsAsync<EntityNotFoundException>(() => _db.Payments.RecordAsync(unknownRide, txn, 9m));
+        Assert.Empty(await ShardsHoldingClaimAsync("transaction_claims", "transaction_id", txn));
+
+        await _db.Booking.AcceptAsync(requested.Id, driver.Id);
+        await _db.Booking.CompleteAsync(requested.Id);
+        Assert.False((await _db.Payments.RecordAsync(requested.Id, txn, 9m)).AlreadyRecorded);
+        await AssertKeysConsistentAsync();
+    }
+
+    [Fact]
+    public async Task Recovery_run_by_two_processes_at_once_repairs_each_claim_once()
+    {
+        Claims.AfterStep = step => step == "CreateUser:claimed" ? throw new ProcessDied() : Task.CompletedTask;
+        var phones = new List<string>();
+        for (var i = 0; i < 3; i++)
+        {
+            var phone = PhoneHomedOn(i);
+            phones.Add(phone);
+            await Assert.ThrowsAsync<ProcessDied>(() => CreateUserOnShardAsync(i + 1, phone));
+        }
+
+        Claims.AfterStep = null;
+        await using var other = new ShardedServices(fixture.Cluster, o => o.RecoveryGracePeriod = TimeSpan.FromSeconds(1));
+        await Task.Delay(TimeSpan.FromSeconds(1.1));
+
+        var repairs = await Task.WhenAll(
+            Recovery.RunAsync(),
+            other.Services.GetRequiredService<IRideBookingRecovery>().RunAsync());
+
+        Assert.Equal(3, repairs.Sum());
+        foreach (var phone in phones)
+        {
+            Assert.Empty(await ShardsHoldingClaimAsync("phone_claims", "phone", phone));
+        }
+
+        await AssertKeysConsistentAsync();
+    }
+
+    [Fact]
     public async Task The_server_computes_the_same_homes_as_the_library()
     {
         await using var connection = new MySqlConnection(fixture.Cluster.Shards[0].Primary);

@@ -58,6 +58,7 @@ public static class RideBookingServiceCollectionExtensions
         services.TryAddSingleton(sp => new IdGenerator(
             sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<IOptions<RideBookingOptions>>().Value.WorkerId ?? Random.Shared.Next(IdGenerator.MaxWorkerId + 1)));
+        services.TryAddSingleton<KeyClaims>();
         services.TryAddSingleton<IUserRepository, UserRepository>();
         services.TryAddSingleton<IDriverRepository, DriverRepository>();
         services.TryAddSingleton<IRideRepository, RideRepository>();
@@ -67,6 +68,7 @@ public static class RideBookingServiceCollectionExtensions
         services.TryAddSingleton<IDriverEarningsBackfill, DriverEarningsBackfill>();
         services.TryAddSingleton<IRideBookingRecovery, RideBookingRecovery>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IRecoveryStep, CrossShardRecovery>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IRecoveryStep, KeyClaimRecovery>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<Microsoft.Extensions.Hosting.IHostedService, RideBookingRecoveryService>());
         return services;
     }

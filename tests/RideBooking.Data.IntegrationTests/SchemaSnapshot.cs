@@ -12,6 +12,8 @@ internal static class SchemaSnapshot
     {
         "driver_earnings" or "driver_holds" => "driver_id",
         "cross_shard_outbox" or "cross_shard_applied" => "ride_id",
+        "phone_claims" => "phone",
+        "transaction_claims" => "transaction_id",
         _ => "id",
     };
 

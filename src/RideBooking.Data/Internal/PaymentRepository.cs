@@ -2,33 +2,69 @@ using MySqlConnector;
 
 namespace RideBooking.Data.Internal;
 
-internal sealed class PaymentRepository(ShardReader reader, ShardResolver shards, TransactionRunner runner, IdGenerator ids, TimeProvider time, RideBookingMetrics metrics) : IPaymentRepository
+/// <summary>
+/// A payment lives with its ride; its provider transaction id is unique over all shards through its claim in
+/// <c>transaction_claims</c> on the id's home shard (<see cref="KeyHome.OfTransactionId"/>), which also finds the payment
+/// from the transaction id alone. Same protocol as <see cref="UserRepository"/>.
+/// </summary>
+internal sealed class PaymentRepository(ShardReader reader, ShardResolver shards, TransactionRunner runner, IdGenerator ids, TimeProvider time, RideBookingMetrics metrics, KeyClaims claims) : IPaymentRepository
 {
     private const string PaymentColumns = "id AS Id, ride_id AS RideId, transaction_id AS TransactionId, amount AS Amount, status AS Status, created_at AS CreatedAt";
 
     internal const string PaymentByTransactionId = $"SELECT {PaymentColumns} FROM payments WHERE transaction_id = @TransactionId";
 
     /// <summary>
-    /// One round trip, one write statement. The insert happens only for a completed ride; a duplicate
-    /// transaction id (or a ride already paid) turns it into a no-op update. What is stored afterwards,
-    /// compared with what was asked, decides the outcome, so the affected-row count is never read.
+    /// The payment's insert happens only for a completed ride; a duplicate transaction id (or a ride already paid) turns it
+    /// into a no-op update. What is stored afterwards, compared with what was asked, decides the outcome, so the
+    /// affected-row count is never read.
     /// </summary>
-    private const string RecordPayment = $"""
+    private const string InsertPayment = """
         INSERT INTO payments (id, ride_id, transaction_id, amount, status, created_at, updated_at)
         SELECT @Id, r.id, @TransactionId, @Amount, 'PENDING', @Now, @Now
         FROM rides r WHERE r.id = @RideId AND r.status = 'COMPLETED'
-        ON DUPLICATE KEY UPDATE payments.id = payments.id;
+        ON DUPLICATE KEY UPDATE payments.id = payments.id
+        """;
+
+    /// <summary>
+    /// Claim and payment on the same shard: the claim is inserted (confirmed) only with a payment this call just wrote;
+    /// a claim already held by another payment fails the batch before its COMMIT.
+    /// </summary>
+    private const string RecordPaymentLocal = $"""
+        {InsertPayment};
+        INSERT INTO transaction_claims (transaction_id, payment_id, ride_id, amount, claimed_at, confirmed, logical_shard)
+        SELECT transaction_id, id, ride_id, amount, created_at, TRUE, @Home FROM payments WHERE id = @Id AND transaction_id = @TransactionId;
         {PaymentByTransactionId};
         SELECT status FROM rides WHERE id = @RideId;
         """;
 
+    /// <summary>
+    /// The payment on the ride's shard with its COMMITTED decision (only for a payment this call just wrote): the decision
+    /// fails the batch before its COMMIT when the recovery pass has aborted the payment id.
+    /// </summary>
+    private const string RecordPaymentCrossShard = $"""
+        {InsertPayment};
+        INSERT INTO cross_shard_decisions (id, outcome, decided_at)
+        SELECT id, 'COMMITTED', created_at FROM payments WHERE id = @Id AND created_at = @Now;
+        {PaymentByTransactionId};
+        SELECT status FROM rides WHERE id = @RideId;
+        """;
+
+    /// <summary>The claim of a cross-shard payment, then the claim that holds: this call's, or an earlier one's.</summary>
+    private const string ClaimTransaction = """
+        INSERT INTO transaction_claims (transaction_id, payment_id, ride_id, amount, claimed_at, confirmed, logical_shard)
+        VALUES (@TransactionId, @Id, @RideId, @Amount, @Now, FALSE, @Home)
+        ON DUPLICATE KEY UPDATE transaction_claims.payment_id = transaction_claims.payment_id;
+        SELECT payment_id, ride_id, amount FROM transaction_claims WHERE transaction_id = @TransactionId
+        """;
+
+    private const string ClaimedPaymentId = "SELECT payment_id FROM transaction_claims WHERE transaction_id = @TransactionId";
+
     /// <summary>For a completed ride whose payment insert changed nothing and found no payment under its transaction id: is the ride paid at all.</summary>
     private const string RideHasPayment = "SELECT EXISTS (SELECT 1 FROM payments WHERE ride_id = @RideId)";
 
-    private const string PaymentExists = "SELECT EXISTS (SELECT 1 FROM payments WHERE transaction_id = @TransactionId)";
-
     private static readonly Func<MySqlDataReader, CancellationToken, Task<Payment?>> ReadPayment = static (r, ct) => r.ReadSingleOrDefaultAsync(Rows.Payment, ct);
-    private static readonly Func<MySqlDataReader, CancellationToken, Task<bool>> ReadExists = static async (r, ct) => await r.ReadAsync(ct).ConfigureAwait(false) && r.GetInt64(0) == 1;
+    private static readonly Func<MySqlDataReader, CancellationToken, Task<long>> ReadId =
+        static async (r, ct) => await r.ReadAsync(ct).ConfigureAwait(false) ? r.GetInt64(0) : 0;
 
     /// <summary>Only a pending payment changes; what is stored afterwards decides the outcome.</summary>
     private const string SettlePayment = $"""
@@ -41,59 +77,227 @@ internal sealed class PaymentRepository(ShardReader reader, ShardResolver shards
         Guard.Id(rideId, nameof(rideId));
         Guard.TransactionId(transactionId, nameof(transactionId));
         Guard.Money(amount, nameof(amount));
-        // A payment lives with its ride (on the ride's user's shard) and carries the same logical shard.
+        // A payment lives with its ride (on the ride's user's shard) and carries the same logical shard; the transaction
+        // id's claim lives on the id's home shard.
         var logicalShard = shards.LogicalShardOf(rideId);
-        var id = ids.Next(logicalShard);
-        var now = time.UtcNow();
-
-        // Replaying this unit is always safe: the transaction id is the idempotency key.
-        return await runner.RunAsync("RecordPayment", shards.PhysicalShardOfLogical(logicalShard), transactional: false, async (unit, token) =>
+        var rideShard = shards.PhysicalShardOfLogical(logicalShard);
+        var home = KeyHome.OfTransactionId(transactionId);
+        var homeShard = shards.PhysicalShardOfLogical(home);
+        while (true)
         {
-            var (stored, rideStatus) = await RecordAndReadBackAsync(unit, unit.MarkWrite(unit.CreateCommand(RecordPayment)
-                .With("@Id", id).With("@RideId", rideId).With("@TransactionId", transactionId).With("@Amount", amount).With("@Now", now)), token).ConfigureAwait(false);
-
-            while (stored is null && string.Equals(rideStatus, "COMPLETED", StringComparison.OrdinalIgnoreCase)
-                && await unit.CreateCommand(RideHasPayment).With("@RideId", rideId).ReadInt64Async(token).ConfigureAwait(false) == 0)
+            var id = ids.Next(logicalShard);
+            var now = time.UtcNow();
+            var (result, retry) = rideShard == homeShard
+                ? await RecordLocalAsync(rideShard, id, rideId, transactionId, amount, now, home, ct).ConfigureAwait(false)
+                : await RecordCrossShardAsync(rideShard, homeShard, id, rideId, transactionId, amount, now, home, ct).ConfigureAwait(false);
+            if (!retry)
             {
-                // Nothing stored under this transaction id and the ride is unpaid: the insert met another process's
-                // row with the same generated id (ON DUPLICATE KEY left that row alone). Try again with a new id.
-                metrics.IdCollision("RecordPayment");
-                id = ids.Next(logicalShard);
-                (stored, rideStatus) = await RecordAndReadBackAsync(unit, unit.MarkWrite(unit.CreateCommand(RecordPayment)
-                    .With("@Id", id).With("@RideId", rideId).With("@TransactionId", transactionId).With("@Amount", amount).With("@Now", now)), token).ConfigureAwait(false);
+                return result!;
             }
 
-            if (stored is not null && stored.Id == id)
+            // Nothing stored under this transaction id and the ride is unpaid: the insert met another process's row with
+            // the same generated id (ON DUPLICATE KEY left that row alone). Try again with a new id.
+            metrics.IdCollision("RecordPayment");
+        }
+    }
+
+    /// <summary>The payment and its claim in one local transaction, one round trip (reads and COMMIT in the same batch).</summary>
+    private async Task<(PaymentResult? Result, bool Retry)> RecordLocalAsync(int shard, long id, long rideId, string transactionId, decimal amount, DateTime now, int home, CancellationToken ct)
+    {
+        var (stored, rideStatus, collision) = await runner.RunAsync("RecordPayment", shard, transactional: true, async (unit, token) =>
+        {
+            if (unit.AfterUnknownCommit && await unit.CreateCommand(PaymentByTransactionId).With("@TransactionId", transactionId).ReadSingleOrDefaultAsync(Rows.Payment, token).ConfigureAwait(false) is { } mine && mine.Id == id)
             {
-                return new PaymentResult(stored, AlreadyRecorded: false);
+                return (mine, "COMPLETED", false);
             }
 
-            if (rideStatus is null)
+            Payment? stored;
+            string? rideStatus;
+            try
             {
-                metrics.Conflict("RecordPayment", "not_found");
-                throw new EntityNotFoundException($"Ride {rideId} does not exist.");
+                var reader = await unit.ExecuteReaderAndCommitAsync(unit.CreateCommand(RecordPaymentLocal)
+                    .With("@Id", id).With("@RideId", rideId).With("@TransactionId", transactionId).With("@Amount", amount).With("@Now", now).With("@Home", home), token).ConfigureAwait(false);
+                await using (reader.ConfigureAwait(false))
+                {
+                    (stored, rideStatus) = await ReadBackAsync(unit, reader, token).ConfigureAwait(false);
+                }
+            }
+            catch (MySqlException ex) when (ex.ErrorCode == MySqlErrorCode.DuplicateKeyEntry)
+            {
+                // Only the claim's insert can fail so: a payment on another shard holds this transaction id.
+                await unit.RollBackThenReadInt64Async(unit.CreateCommand("SELECT 0"), token).ConfigureAwait(false);
+                metrics.Conflict("RecordPayment", "transaction_mismatch");
+                throw new PaymentConflictException("This transaction id is already recorded for another ride or amount.", ex);
             }
 
-            if (!string.Equals(rideStatus, "COMPLETED", StringComparison.OrdinalIgnoreCase))
+            return (stored, rideStatus, stored is null && IsCompleted(rideStatus) && await IsUnpaidAsync(unit, rideId, token).ConfigureAwait(false));
+        }, ct).ConfigureAwait(false);
+        return collision ? (null, true) : (Classify(stored, rideStatus, id, rideId, amount, adopted: false), false);
+    }
+
+    /// <summary>
+    /// Claim on the home shard (autocommit), then the payment with its COMMITTED decision on the ride's shard (one local
+    /// transaction). A call that finds the claim of an earlier call with the same ride and amount takes its payment id
+    /// over and completes it (a replay): its result is <see cref="PaymentResult.AlreadyRecorded"/>.
+    /// </summary>
+    private async Task<(PaymentResult? Result, bool Retry)> RecordCrossShardAsync(int rideShard, int homeShard, long id, long rideId, string transactionId, decimal amount, DateTime now, int home, CancellationToken ct)
+    {
+        var claim = await runner.RunAsync("ClaimTransaction", homeShard, transactional: false, async (unit, token) =>
+        {
+            var command = unit.MarkWrite(unit.CreateCommand(ClaimTransaction)
+                .With("@TransactionId", transactionId).With("@Id", id).With("@RideId", rideId).With("@Amount", amount).With("@Now", now).With("@Home", home));
+            await using (command.ConfigureAwait(false))
             {
-                metrics.Conflict("RecordPayment", "invalid_state");
-                throw new InvalidRideStateException($"Ride {rideId} is {rideStatus.ToLowerInvariant()}; only a completed ride can be paid.");
+                var reader = await command.ExecuteReaderAsync(token).ConfigureAwait(false);
+                await using (reader.ConfigureAwait(false))
+                {
+                    var found = await reader.ReadAsync(token).ConfigureAwait(false) ? (PaymentId: reader.GetInt64(0), RideId: reader.GetInt64(1), Amount: reader.GetDecimal(2)) : default;
+                    await unit.CaptureWriteMarkAsync(reader, token).ConfigureAwait(false);
+                    return found;
+                }
+            }
+        }, ct).ConfigureAwait(false);
+
+        var adopted = claim.PaymentId != id;
+        if (adopted)
+        {
+            if (claim.PaymentId == 0)
+            {
+                // The recovery pass deleted the claim between the two statements: claim again.
+                return (null, true);
             }
 
-            if (stored is null)
-            {
-                metrics.Conflict("RecordPayment", "ride_already_paid");
-                throw new PaymentConflictException($"Ride {rideId} is already paid under another transaction id.");
-            }
-
-            if (stored.RideId != rideId || stored.Amount != amount)
+            if (claim.RideId != rideId || claim.Amount != amount)
             {
                 metrics.Conflict("RecordPayment", "transaction_mismatch");
                 throw new PaymentConflictException("This transaction id is already recorded for another ride or amount.");
             }
 
-            return new PaymentResult(stored, AlreadyRecorded: true);
-        }, ct).ConfigureAwait(false);
+            id = claim.PaymentId;
+        }
+        else
+        {
+            await claims.StepAsync("RecordPayment:claimed").ConfigureAwait(false);
+        }
+
+        (Payment? Stored, string? RideStatus, bool Fenced, bool Collision) row;
+        try
+        {
+            row = await runner.RunAsync("RecordPayment", rideShard, transactional: true, async (unit, token) =>
+            {
+                if (unit.AfterUnknownCommit && await unit.CreateCommand(PaymentByTransactionId).With("@TransactionId", transactionId).ReadSingleOrDefaultAsync(Rows.Payment, token).ConfigureAwait(false) is { } mine && mine.Id == id)
+                {
+                    return (mine, "COMPLETED", false, false);
+                }
+
+                Payment? stored;
+                string? rideStatus;
+                try
+                {
+                    var reader = await unit.ExecuteReaderAndCommitAsync(unit.CreateCommand(RecordPaymentCrossShard)
+                        .With("@Id", id).With("@RideId", rideId).With("@TransactionId", transactionId).With("@Amount", amount).With("@Now", now), token).ConfigureAwait(false);
+                    await using (reader.ConfigureAwait(false))
+                    {
+                        (stored, rideStatus) = await ReadBackAsync(unit, reader, token).ConfigureAwait(false);
+                    }
+                }
+                catch (MySqlException ex) when (ex.ErrorCode == MySqlErrorCode.DuplicateKeyEntry)
+                {
+                    // The COMMITTED decision met ABORTED: the recovery pass gave this payment id up; nothing is kept.
+                    if (await unit.RollBackThenReadInt64Async(unit.CreateCommand(KeyClaims.DecisionOf).With("@Id", id), token).ConfigureAwait(false) == 2)
+                    {
+                        return (null, null, true, false);
+                    }
+
+                    throw;
+                }
+
+                return (stored, rideStatus, false, stored is null && IsCompleted(rideStatus) && await IsUnpaidAsync(unit, rideId, token).ConfigureAwait(false));
+            }, ct).ConfigureAwait(false);
+        }
+        catch (Exception)
+        {
+            if (!adopted)
+            {
+                // The payment may or may not have been written (a lost connection): release the claim only when the
+                // payment can never come. When that fails too, the recovery pass does it later.
+                await claims.ReleaseQuietlyAsync(phone: false, homeShard, transactionId, id).ConfigureAwait(false);
+            }
+
+            throw;
+        }
+
+        if (row.Fenced)
+        {
+            await claims.DeleteTransactionClaimAsync(homeShard, transactionId, id, CancellationToken.None).ConfigureAwait(false);
+            throw KeyClaims.Fenced("RecordPayment");
+        }
+
+        if (row.Stored is { } payment && payment.Id == id)
+        {
+            if (!adopted)
+            {
+                await claims.StepAsync("RecordPayment:written").ConfigureAwait(false);
+            }
+
+            return (new PaymentResult(payment, AlreadyRecorded: adopted), false);
+        }
+
+        if (!adopted)
+        {
+            // No payment of this call was written: its claim goes (after an id collision no one else can write this id;
+            // otherwise fence first, since a call that took the claim over may be writing it).
+            if (row.Collision)
+            {
+                await claims.DeleteTransactionClaimAsync(homeShard, transactionId, id, CancellationToken.None).ConfigureAwait(false);
+            }
+            else
+            {
+                await claims.ReleaseQuietlyAsync(phone: false, homeShard, transactionId, id).ConfigureAwait(false);
+            }
+        }
+
+        return row.Collision ? (null, true) : (Classify(row.Stored, row.RideStatus, id, rideId, amount, adopted), false);
+    }
+
+    private static bool IsCompleted(string? rideStatus) => string.Equals(rideStatus, "COMPLETED", StringComparison.OrdinalIgnoreCase);
+
+    private static async Task<bool> IsUnpaidAsync(UnitOfWork unit, long rideId, CancellationToken ct) =>
+        await unit.CreateCommand(RideHasPayment).With("@RideId", rideId).ReadInt64Async(ct).ConfigureAwait(false) == 0;
+
+    /// <summary>What is stored under the transaction id, compared with what was asked, decides the outcome.</summary>
+    private PaymentResult Classify(Payment? stored, string? rideStatus, long id, long rideId, decimal amount, bool adopted)
+    {
+        if (stored is not null && stored.Id == id)
+        {
+            return new PaymentResult(stored, AlreadyRecorded: adopted);
+        }
+
+        if (rideStatus is null)
+        {
+            metrics.Conflict("RecordPayment", "not_found");
+            throw new EntityNotFoundException($"Ride {rideId} does not exist.");
+        }
+
+        if (!IsCompleted(rideStatus))
+        {
+            metrics.Conflict("RecordPayment", "invalid_state");
+            throw new InvalidRideStateException($"Ride {rideId} is {rideStatus.ToLowerInvariant()}; only a completed ride can be paid.");
+        }
+
+        if (stored is null)
+        {
+            metrics.Conflict("RecordPayment", "ride_already_paid");
+            throw new PaymentConflictException($"Ride {rideId} is already paid under another transaction id.");
+        }
+
+        if (stored.RideId != rideId || stored.Amount != amount)
+        {
+            metrics.Conflict("RecordPayment", "transaction_mismatch");
+            throw new PaymentConflictException("This transaction id is already recorded for another ride or amount.");
+        }
+
+        return new PaymentResult(stored, AlreadyRecorded: true);
     }
 
     public async Task<Payment> SetStatusAsync(string transactionId, PaymentStatus status, CancellationToken ct = default)
@@ -105,7 +309,12 @@ internal sealed class PaymentRepository(ShardReader reader, ShardResolver shards
         }
 
         var now = time.UtcNow();
-        var shard = await FindShardAsync(transactionId, ct).ConfigureAwait(false);
+        var shard = await FindShardAsync(transactionId, primaryOnly: true, ct).ConfigureAwait(false);
+        if (shard < 0)
+        {
+            throw new EntityNotFoundException("No payment has this transaction id.");
+        }
+
         return await runner.RunAsync("SetPaymentStatus", shard, transactional: false, async (unit, token) =>
         {
             var command = unit.MarkWrite(unit.CreateCommand(SettlePayment)
@@ -136,44 +345,40 @@ internal sealed class PaymentRepository(ShardReader reader, ShardResolver shards
         }, ct).ConfigureAwait(false);
     }
 
-    /// <summary>A payment found by transaction id alone: on every shard's replicas (or primaries), in parallel, when sharded.</summary>
+    /// <summary>
+    /// A payment found by transaction id alone: the claim on the id's home shard names the payment, whose id names its
+    /// shard (two reads, each on one shard; one read when there is one shard).
+    /// </summary>
     public async Task<Payment?> GetByTransactionIdAsync(string transactionId, CancellationToken ct = default)
     {
         Guard.TransactionId(transactionId, nameof(transactionId));
-        var perShard = await reader.FanOutAsync("GetPaymentByTransactionId", () => new MySqlCommand(PaymentByTransactionId).With("@TransactionId", transactionId), ReadPayment, ct).ConfigureAwait(false);
-        return perShard.FirstOrDefault(payment => payment is not null);
+        var shard = await FindShardAsync(transactionId, primaryOnly: false, ct).ConfigureAwait(false);
+        return shard < 0 ? null : await reader.ReadAsync("GetPaymentByTransactionId", shard, new MySqlCommand(PaymentByTransactionId).With("@TransactionId", transactionId), ReadPayment, ct).ConfigureAwait(false);
     }
 
     /// <summary>
-    /// The physical shard that holds the payment of a transaction id. A transaction id carries no shard, so with several
-    /// shards every primary is asked (in parallel, on the primaries so that a payment recorded a moment ago elsewhere is found).
+    /// The physical shard that holds the payment of a transaction id, from the claim on the id's home shard; -1 when there
+    /// is no claim. The settlement reads it on the primary, so that a payment recorded a moment ago elsewhere is found.
     /// </summary>
-    private async Task<int> FindShardAsync(string transactionId, CancellationToken ct)
+    private async Task<int> FindShardAsync(string transactionId, bool primaryOnly, CancellationToken ct)
     {
         if (shards.PhysicalShardCount == 1)
         {
             return 0;
         }
 
-        var found = await reader.FanOutAsync("FindPayment", () => new MySqlCommand(PaymentExists).With("@TransactionId", transactionId), ReadExists, ct, primaryOnly: true).ConfigureAwait(false);
-        var first = Array.IndexOf(found, true);
-        return first < 0 ? 0 : first;
+        var homeShard = shards.PhysicalShardOfLogical(KeyHome.OfTransactionId(transactionId));
+        var paymentId = await reader.ReadAsync("FindPayment", homeShard, new MySqlCommand(ClaimedPaymentId).With("@TransactionId", transactionId), ReadId, ct, primaryOnly).ConfigureAwait(false);
+        return paymentId > 0 ? shards.PhysicalShardOf(paymentId) : -1;
     }
 
-    /// <summary>Runs <see cref="RecordPayment"/>: the payment stored under the transaction id, then the ride's status.</summary>
-    private static async Task<(Payment? Stored, string? RideStatus)> RecordAndReadBackAsync(UnitOfWork unit, MySqlCommand command, CancellationToken ct)
+    /// <summary>Reads what a recording batch read back: the payment stored under the transaction id, then the ride's status.</summary>
+    private static async Task<(Payment? Stored, string? RideStatus)> ReadBackAsync(UnitOfWork unit, MySqlDataReader reader, CancellationToken ct)
     {
-        await using (command.ConfigureAwait(false))
-        {
-            var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
-            await using (reader.ConfigureAwait(false))
-            {
-                var stored = await reader.ReadAsync(ct).ConfigureAwait(false) ? Rows.Payment(reader) : null;
-                await reader.NextResultAsync(ct).ConfigureAwait(false);
-                var rideStatus = await reader.ReadAsync(ct).ConfigureAwait(false) ? reader.GetString(0) : null;
-                await unit.CaptureWriteMarkAsync(reader, ct).ConfigureAwait(false);
-                return (stored, rideStatus);
-            }
-        }
+        var stored = await reader.ReadAsync(ct).ConfigureAwait(false) ? Rows.Payment(reader) : null;
+        await reader.NextResultAsync(ct).ConfigureAwait(false);
+        var rideStatus = await reader.ReadAsync(ct).ConfigureAwait(false) ? reader.GetString(0) : null;
+        await unit.CaptureWriteMarkAsync(reader, ct).ConfigureAwait(false);
+        return (stored, rideStatus);
     }
 }

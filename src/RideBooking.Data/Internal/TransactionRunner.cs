@@ -175,6 +175,27 @@ internal sealed class UnitOfWork(
         return command.ReadSingleOrDefaultAsync(map, ct);
     }
 
+    /// <summary>
+    /// Runs the command and COMMIT in one round trip, as <see cref="ExecuteAndCommitAsync"/>, and returns the reader of its
+    /// result sets (the command's reads, which run before the COMMIT); the caller ends with <see cref="CaptureWriteMarkAsync"/>.
+    /// </summary>
+    public async Task<MySqlDataReader> ExecuteReaderAndCommitAsync(MySqlCommand command, CancellationToken ct)
+    {
+        command.CommandText = command.CommandText.TrimEnd().TrimEnd(';') + ";\nCOMMIT";
+        CommitInFlight = true;
+        if (beforeCommit is { } hook)
+        {
+            await hook(Connection, command, ct).ConfigureAwait(false);
+        }
+
+        if (WriteMarkQuery is not null)
+        {
+            command.CommandText += ";\n" + WriteMarkQuery;
+        }
+
+        return await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
+    }
+
     /// <summary>Ends the transaction with ROLLBACK and runs the command's query after it, in one round trip; returns its first value.</summary>
     public Task<long> RollBackThenReadInt64Async(MySqlCommand command, CancellationToken ct)
     {

@@ -2,57 +2,212 @@ using MySqlConnector;
 
 namespace RideBooking.Data.Internal;
 
-internal sealed class UserRepository(ShardReader reader, ShardResolver shards, TransactionRunner runner, IdGenerator ids, TimeProvider time, RideBookingMetrics metrics) : IUserRepository
+/// <summary>
+/// Users live on their own logical shard (round robin); a phone number is unique over all shards through its claim in
+/// <c>phone_claims</c> on the phone's home shard (<see cref="KeyHome.OfPhone"/>). When the home and the user share a
+/// physical shard, the claim and the user are one local transaction. Otherwise: claim (autocommit, on the home shard),
+/// then the user with a COMMITTED decision for its id (one local transaction on the user's shard); a claim whose user
+/// never came is deleted again by the writer or, when it died, by <see cref="KeyClaimRecovery"/>.
+/// </summary>
+internal sealed class UserRepository(ShardReader reader, ShardResolver shards, TransactionRunner runner, IdGenerator ids, TimeProvider time, RideBookingMetrics metrics, KeyClaims claims) : IUserRepository
 {
     internal const string UserById = """
         SELECT id AS Id, name AS Name, phone AS Phone, created_at AS CreatedAt
         FROM users WHERE id = @Id
         """;
 
+    internal const string UserByPhone = """
+        SELECT id AS Id, name AS Name, phone AS Phone, created_at AS CreatedAt
+        FROM users WHERE phone = @Phone
+        """;
+
     private const string InsertUser = """
         INSERT INTO users (id, name, phone, created_at) VALUES (@Id, @Name, @Phone, @CreatedAt)
         """;
 
+    /// <summary>The claim written in the user's own transaction: confirmed from the start.</summary>
+    private const string InsertConfirmedClaim = """
+        INSERT INTO phone_claims (phone, user_id, claimed_at, confirmed, logical_shard) VALUES (@Phone, @Id, @CreatedAt, TRUE, @Home)
+        """;
+
+    /// <summary>The claim of a cross-shard creation, then who holds the phone: this call (also after a replay) or another user.</summary>
+    private const string ClaimPhone = """
+        INSERT INTO phone_claims (phone, user_id, claimed_at, confirmed, logical_shard) VALUES (@Phone, @Id, @CreatedAt, FALSE, @Home)
+        ON DUPLICATE KEY UPDATE phone_claims.user_id = phone_claims.user_id;
+        SELECT user_id FROM phone_claims WHERE phone = @Phone
+        """;
+
+    private const string ClaimOwner = "SELECT COALESCE((SELECT user_id FROM phone_claims WHERE phone = @Phone), 0)";
+
+    private const string ClaimedUserId = "SELECT user_id FROM phone_claims WHERE phone = @Phone";
+
     private static readonly Func<MySqlDataReader, CancellationToken, Task<User?>> ReadUser = static (r, ct) => r.ReadSingleOrDefaultAsync(Rows.User, ct);
+
+    private static readonly Func<MySqlDataReader, CancellationToken, Task<long>> ReadId =
+        static async (r, ct) => await r.ReadAsync(ct).ConfigureAwait(false) ? r.GetInt64(0) : 0;
+
+    private enum Outcome
+    {
+        Created,
+        IdCollision,
+        DuplicatePhone,
+        Fenced,
+        ClaimVanished,
+    }
 
     public async Task<User> CreateAsync(string name, string phone, CancellationToken ct = default)
     {
-        // A new user gets the next logical shard of the round robin, so users spread evenly.
+        Guard.Text(name, nameof(name), Guard.NameMaxLength);
+        Guard.Text(phone, nameof(phone), Guard.PhoneMaxLength);
+
+        // A new user gets the next logical shard of the round robin, so users spread evenly; the phone's home is its own.
         var logicalShard = ids.NextSpreadShard();
-        var user = new User(ids.Next(logicalShard), Guard.Text(name, nameof(name), Guard.NameMaxLength), Guard.Text(phone, nameof(phone), Guard.PhoneMaxLength), time.UtcNow());
-        return await runner.RunAsync("CreateUser", shards.PhysicalShardOfLogical(logicalShard), transactional: false, async (unit, token) =>
+        var userShard = shards.PhysicalShardOfLogical(logicalShard);
+        var home = KeyHome.OfPhone(phone);
+        var homeShard = shards.PhysicalShardOfLogical(home);
+        while (true)
+        {
+            var user = new User(ids.Next(logicalShard), name, phone, time.UtcNow());
+            var outcome = userShard == homeShard
+                ? await CreateLocalAsync(user, home, userShard, ct).ConfigureAwait(false)
+                : await CreateCrossShardAsync(user, home, homeShard, userShard, ct).ConfigureAwait(false);
+            switch (outcome)
+            {
+                case Outcome.Created:
+                    return user;
+                case Outcome.DuplicatePhone:
+                    throw new DuplicatePhoneException("Another user already has this phone number.");
+                case Outcome.Fenced:
+                    throw KeyClaims.Fenced("CreateUser");
+                case Outcome.IdCollision:
+                    metrics.IdCollision("CreateUser");
+                    break;
+                default:
+                    break;
+            }
+        }
+    }
+
+    /// <summary>Claim and user in one local transaction, one round trip.</summary>
+    private Task<Outcome> CreateLocalAsync(User user, int home, int shard, CancellationToken ct) =>
+        runner.RunAsync("CreateUser", shard, transactional: true, async (unit, token) =>
         {
             // Only a row with everything this call wrote is its own: another process may have used the same id.
             if (unit.AfterUnknownCommit && await unit.CreateCommand(UserById).With("@Id", user.Id).ReadSingleOrDefaultAsync(Rows.User, token).ConfigureAwait(false) is { } stored && stored == user)
             {
-                return stored;
+                return Outcome.Created;
             }
 
-            while (true)
+            try
             {
-                try
+                await unit.ExecuteAndCommitAsync(
+                    unit.CreateCommand(InsertConfirmedClaim + ";\n" + InsertUser)
+                        .With("@Id", user.Id).With("@Name", user.Name).With("@Phone", user.Phone).With("@CreatedAt", user.CreatedAt).With("@Home", home),
+                    token).ConfigureAwait(false);
+                return Outcome.Created;
+            }
+            catch (MySqlException ex) when (ex.ErrorCode == MySqlErrorCode.DuplicateKeyEntry)
+            {
+                // The claim's primary key and the user's can both be named PRIMARY: the stored claim tells them apart.
+                var owner = await unit.RollBackThenReadInt64Async(unit.CreateCommand(ClaimOwner).With("@Phone", user.Phone), token).ConfigureAwait(false);
+                return ex.IsDuplicateKey("uq_users_phone") || (owner != 0 && owner != user.Id) ? Outcome.DuplicatePhone : Outcome.IdCollision;
+            }
+        }, ct);
+
+    private async Task<Outcome> CreateCrossShardAsync(User user, int home, int homeShard, int userShard, CancellationToken ct)
+    {
+        // Step 1, home shard: the claim. Replaying it is safe: the stored claim names its user.
+        var owner = await runner.RunAsync("ClaimPhone", homeShard, transactional: false, async (unit, token) =>
+        {
+            var command = unit.MarkWrite(unit.CreateCommand(ClaimPhone)
+                .With("@Phone", user.Phone).With("@Id", user.Id).With("@CreatedAt", user.CreatedAt).With("@Home", home));
+            await using (command.ConfigureAwait(false))
+            {
+                var reader = await command.ExecuteReaderAsync(token).ConfigureAwait(false);
+                await using (reader.ConfigureAwait(false))
                 {
-                    await unit.ExecuteWriteAsync(
-                        unit.CreateCommand(InsertUser).With("@Id", user.Id).With("@Name", user.Name).With("@Phone", user.Phone).With("@CreatedAt", user.CreatedAt),
-                        token).ConfigureAwait(false);
-                    return user;
-                }
-                catch (MySqlException ex) when (ex.IsDuplicateKey("uq_users_phone"))
-                {
-                    throw new DuplicatePhoneException("Another user already has this phone number.", ex);
-                }
-                catch (MySqlException ex) when (ex.IsIdCollision())
-                {
-                    metrics.IdCollision("CreateUser");
-                    user = user with { Id = ids.Next(logicalShard) };
+                    var id = await reader.ReadAsync(token).ConfigureAwait(false) ? reader.GetInt64(0) : 0;
+                    await unit.CaptureWriteMarkAsync(reader, token).ConfigureAwait(false);
+                    return id;
                 }
             }
         }, ct).ConfigureAwait(false);
+        if (owner != user.Id)
+        {
+            // Another user's claim; or none at all when recovery deleted it between the two statements: claim again.
+            return owner == 0 ? Outcome.ClaimVanished : Outcome.DuplicatePhone;
+        }
+
+        await claims.StepAsync("CreateUser:claimed").ConfigureAwait(false);
+
+        // Step 2, user's shard: the user and its COMMITTED decision, one local transaction (the commit point).
+        Outcome outcome;
+        try
+        {
+            outcome = await runner.RunAsync("CreateUser", userShard, transactional: true, async (unit, token) =>
+            {
+                if (unit.AfterUnknownCommit && await unit.CreateCommand(UserById).With("@Id", user.Id).ReadSingleOrDefaultAsync(Rows.User, token).ConfigureAwait(false) is { } stored && stored == user)
+                {
+                    return Outcome.Created;
+                }
+
+                try
+                {
+                    await unit.ExecuteAndCommitAsync(
+                        unit.CreateCommand(InsertUser + ";\n" + KeyClaims.InsertCommitted)
+                            .With("@Id", user.Id).With("@Name", user.Name).With("@Phone", user.Phone).With("@CreatedAt", user.CreatedAt).With("@Now", time.UtcNow()),
+                        token).ConfigureAwait(false);
+                    return Outcome.Created;
+                }
+                catch (MySqlException ex) when (ex.ErrorCode == MySqlErrorCode.DuplicateKeyEntry)
+                {
+                    var decision = await unit.RollBackThenReadInt64Async(unit.CreateCommand(KeyClaims.DecisionOf).With("@Id", user.Id), token).ConfigureAwait(false);
+                    return ex.IsDuplicateKey("uq_users_phone") ? Outcome.DuplicatePhone : decision == 2 ? Outcome.Fenced : Outcome.IdCollision;
+                }
+            }, ct).ConfigureAwait(false);
+        }
+        catch (Exception)
+        {
+            // The user may or may not have been written (a lost connection): fence its id, and release the claim only
+            // when the user can never come. When that fails too, the recovery pass does it later.
+            await claims.ReleaseQuietlyAsync(phone: true, homeShard, user.Phone, user.Id).ConfigureAwait(false);
+            throw;
+        }
+
+        if (outcome != Outcome.Created)
+        {
+            // Nothing of this attempt was committed, and no one else writes a user with this id.
+            await claims.DeletePhoneClaimAsync(homeShard, user.Phone, user.Id, CancellationToken.None).ConfigureAwait(false);
+            return outcome;
+        }
+
+        await claims.StepAsync("CreateUser:written").ConfigureAwait(false);
+        return outcome;
     }
 
     public Task<User?> GetAsync(long userId, CancellationToken ct = default)
     {
         Guard.Id(userId, nameof(userId));
         return reader.ReadAsync("GetUser", shards.PhysicalShardOf(userId), new MySqlCommand(UserById).With("@Id", userId), ReadUser, ct);
+    }
+
+    public async Task<User?> GetByPhoneAsync(string phone, CancellationToken cancellationToken = default)
+    {
+        Guard.Text(phone, nameof(phone), Guard.PhoneMaxLength);
+        if (shards.PhysicalShardCount == 1)
+        {
+            return await reader.ReadAsync("GetUserByPhone", 0, new MySqlCommand(UserByPhone).With("@Phone", phone), ReadUser, cancellationToken).ConfigureAwait(false);
+        }
+
+        // The claim on the phone's home shard names the user, whose id names its shard.
+        var homeShard = shards.PhysicalShardOfLogical(KeyHome.OfPhone(phone));
+        var userId = await reader.ReadAsync("GetUserByPhone", homeShard, new MySqlCommand(ClaimedUserId).With("@Phone", phone), ReadId, cancellationToken).ConfigureAwait(false);
+        if (userId <= 0)
+        {
+            return null;
+        }
+
+        // A claim whose user is still being written (or never came) finds nothing.
+        return await reader.ReadAsync("GetUserByPhone", shards.PhysicalShardOf(userId), new MySqlCommand(UserById).With("@Id", userId), ReadUser, cancellationToken).ConfigureAwait(false);
     }
 }

@@ -14,8 +14,9 @@ public static class Headline
 
     /// <summary>
     /// Writes headline.md, headline.svg and report.md when the run measured any of the single-database cases, and
-    /// sharding-headline.md, sharding-headline.svg and sharding-report.md when it measured any of the sharding cases
-    /// (so that a run of only one set leaves the other's files alone).
+    /// sharding-headline.md, sharding-headline.svg and sharding-report.md when it measured any of the sharding cases, and
+    /// cross-shard-headline.md, cross-shard-headline.svg and cross-shard-report.md for the cross-shard cases (so that a
+    /// run of only one set leaves the others' files alone).
     /// </summary>
     public static string Write(IReadOnlyList<Summary> summaries, string serverVersion, string sizes, IReadOnlyDictionary<string, double> facts)
     {
@@ -95,10 +96,18 @@ public static class Headline
         ShardingAtMost("replica read: satisfied read-your-writes wait / no wait, time", 1.2, Quotient(Time(Find("ShardedReplicaWaitBenchmarks", "SatisfiedWaitReplicaRead")), Time(Find("ShardedReplicaWaitBenchmarks", "PlainReplicaRead"))));
         sharding.Add(new Claim("round trips of a one-shard BookAsync on 4x1 (counted in setup)", "= 2", 2, true, facts.TryGetValue(ShardedBookingBenchmarks.RoundTripsFact, out var trips) ? trips : null, Exact: true));
 
+        // Cross-shard operations on the same 4x1 cluster: a set of its own, so that running it alone leaves the other sharding files alone.
+        var crossShard = new List<Claim>
+        {
+            new("book + cancel on 4x1: user and driver on different shards / on the same shard, time", "<= 2x", 2.0, true, Quotient(Time(Find("CrossShardBookingBenchmarks", "CrossShard_BookAndCancel")), Time(Find("CrossShardBookingBenchmarks", "SameShard_BookAndCancel")))),
+            new("round trips of a same-shard BookAsync on 4x1 (counted in setup)", "= 2", 2, true, facts.TryGetValue(CrossShardBookingBenchmarks.SameShardRoundTripsFact, out var same) ? same : null, Exact: true),
+            new("round trips of a cross-shard BookAsync on 4x1 (counted in setup)", "= 2", 2, true, facts.TryGetValue(CrossShardBookingBenchmarks.CrossShardRoundTripsFact, out var across) ? across : null, Exact: true),
+        };
+
         var folder = ResultsFolder();
         Directory.CreateDirectory(folder);
         var machine = $"{CpuName()} ({Environment.ProcessorCount} logical cores, {GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / (1L << 30)} GiB), {System.Runtime.InteropServices.RuntimeInformation.OSDescription}, .NET {Environment.Version}, server {serverVersion}";
-        foreach (var (set, prefix) in new[] { (claims, string.Empty), (sharding, "sharding-") })
+        foreach (var (set, prefix) in new[] { (claims, string.Empty), (sharding, "sharding-"), (crossShard, "cross-shard-") })
         {
             if (set.All(c => c.Ratio is null))
             {

@@ -63,6 +63,7 @@ Type[] suites =
     typeof(PaymentFirstRecordBenchmarks), typeof(PaymentReplayBenchmarks), typeof(EfCoreBenchmarks),
     typeof(ShardedUserReadBenchmarks), typeof(ShardedLatestRidesBenchmarks), typeof(ShardedBookingBenchmarks),
     typeof(ShardedTopDriversBenchmarks), typeof(ShardedReplicaWaitBenchmarks),
+    typeof(CrossShardBookingBenchmarks), typeof(CrossShardThroughputBenchmarks), typeof(CrossShardRecoveryBenchmarks),
 ];
 
 // Numbers the benchmarks' setups measure once (round trips) reach the headline through this file.

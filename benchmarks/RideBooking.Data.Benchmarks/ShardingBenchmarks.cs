@@ -1,5 +1,3 @@
-using System.Collections.Concurrent;
-using System.Diagnostics;
 using System.Globalization;
 using BenchmarkDotNet.Attributes;
 using Microsoft.Extensions.DependencyInjection;
@@ -76,8 +74,6 @@ public class ShardedBookingBenchmarks : ShardingBenchmarkBase
 {
     public const string RoundTripsFact = "booking round trips, 4x1";
     public const string SingleRoundTripsFact = "booking round trips, one database";
-    private const string ProbeName = "RideBooking.Data.Benchmarks.RoundTrips";
-    private static readonly ActivitySource Probe = new(ProbeName);
 
     private long _user;
     private long _driver;
@@ -95,8 +91,8 @@ public class ShardedBookingBenchmarks : ShardingBenchmarkBase
         // Warm both pools, then count the round trips of one booking on each topology.
         await BookAndCancelAsync(_single);
         await BookAndCancelAsync(_sharded);
-        var sharded = await CountRoundTripsAsync(_sharded);
-        var single = await CountRoundTripsAsync(_single);
+        var sharded = await RoundTrips.CountAsync(() => _sharded.BookAsync(_user, _driver, 10m), ride => _sharded.CancelAsync(ride.Id));
+        var single = await RoundTrips.CountAsync(() => _single.BookAsync(_user, _driver, 10m), ride => _single.CancelAsync(ride.Id));
         Console.WriteLine($"// round trips of BookAsync: 4x1 {sharded.Count} ({string.Join(", ", sharded)}), one database {single.Count} ({string.Join(", ", single)})");
         BenchmarkFacts.Record(RoundTripsFact, sharded.Count);
         BenchmarkFacts.Record(SingleRoundTripsFact, single.Count);
@@ -110,32 +106,6 @@ public class ShardedBookingBenchmarks : ShardingBenchmarkBase
 
     private async Task<Ride> BookAndCancelAsync(IRideBookingService booking) =>
         await booking.CancelAsync((await booking.BookAsync(_user, _driver, 25m)).Id);
-
-    /// <summary>
-    /// The commands, commits and rollbacks MySqlConnector reports on its "MySqlConnector" activity source during one
-    /// BookAsync (taking a pooled connection is not a round trip: the library's pools do not reset on checkout).
-    /// </summary>
-    private async Task<List<string>> CountRoundTripsAsync(IRideBookingService booking)
-    {
-        var seen = new ConcurrentQueue<Activity>();
-        Ride ride;
-        ActivityTraceId traceId;
-        using (var listener = new ActivityListener
-        {
-            ShouldListenTo = source => source.Name is "MySqlConnector" or ProbeName,
-            Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
-            ActivityStopped = seen.Enqueue,
-        })
-        {
-            ActivitySource.AddActivityListener(listener);
-            using var parent = Probe.StartActivity("booking") ?? throw new InvalidOperationException("The probe activity was not sampled.");
-            traceId = parent.TraceId;
-            ride = await booking.BookAsync(_user, _driver, 10m);
-        }
-
-        await booking.CancelAsync(ride.Id);
-        return [.. seen.Where(a => a.Source.Name == "MySqlConnector" && a.TraceId == traceId && !a.DisplayName.StartsWith("Open", StringComparison.Ordinal)).Select(a => a.DisplayName)];
-    }
 }
 
 /// <summary>

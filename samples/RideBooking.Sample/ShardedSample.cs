@@ -1,5 +1,5 @@
-// The sharded tour: users and drivers spread over physical shards, a booking on one shard, and a read
-// served by a replica. Configure RideBooking:Shards:0:Primary, RideBooking:Shards:0:Replicas:0, ...;
+// The sharded tour: users and drivers spread over physical shards, a booking on one shard, a booking whose
+// user and driver live on different shards, and a read served by a replica. Configure RideBooking:Shards:0:Primary, RideBooking:Shards:0:Replicas:0, ...;
 // without them, a throwaway cluster of 4 primaries with 1 replica each is started for the run.
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
@@ -93,7 +93,7 @@ internal static class ShardedSample
                 Console.WriteLine($"  driver {driver.Name,-5} id {driver.Id}  logical shard {resolver.LogicalShardOf(driver.Id),3}  physical shard {resolver.PhysicalShardOf(driver.Id)}");
             }
 
-            // A booking runs on one shard: pick a user and a driver that live on the same physical shard.
+            // A booking of a user and a driver that live on the same physical shard is one local transaction there.
             var pair = riders
                 .SelectMany(u => fleet.Select(d => (User: u, Driver: d)))
                 .FirstOrDefault(p => resolver.PhysicalShardOf(p.User.Id) == resolver.PhysicalShardOf(p.Driver.Id));
@@ -106,18 +106,6 @@ internal static class ShardedSample
             var shard = resolver.PhysicalShardOf(rider.Id);
             Console.WriteLine($"{rider.Name} and {chauffeur.Name} both live on physical shard {shard}.");
 
-            if (fleet.FirstOrDefault(d => resolver.PhysicalShardOf(d.Id) != shard) is { } elsewhere)
-            {
-                try
-                {
-                    await booking.BookAsync(rider.Id, elsewhere.Id, 180m);
-                }
-                catch (NotSupportedException)
-                {
-                    Console.WriteLine($"Booking {elsewhere.Name} (shard {resolver.PhysicalShardOf(elsewhere.Id)}) for {rider.Name} is refused: cross-shard booking is not supported yet, nothing was written.");
-                }
-            }
-
             var ride = await booking.BookAsync(rider.Id, chauffeur.Id, 249.50m);
             ride = await booking.AcceptAsync(ride.Id, chauffeur.Id);
             ride = await booking.CompleteAsync(ride.Id);
@@ -129,15 +117,47 @@ internal static class ShardedSample
             // Check from outside: a plain SELECT COUNT(*) on every primary finds each row on its shard only.
             foreach (var (what, table, id) in new[] { ("user", "users", rider.Id), ("driver", "drivers", chauffeur.Id), ("ride", "rides", ride.Id), ("payment", "payments", payment.Id) })
             {
-                var holding = await ShardsHoldingAsync(primaries, table, id);
-                var expected = resolver.PhysicalShardOf(id);
-                if (holding.Count != 1 || holding[0] != expected)
-                {
-                    throw new InvalidOperationException($"{what} {id} should be on shard {expected} only, but SELECT COUNT(*) found it on shards [{string.Join(", ", holding)}].");
-                }
-
-                Console.WriteLine($"  {what} {id} found on shard {expected} only");
+                await ExpectOnShardAsync(primaries, what, table, "id", id, resolver.PhysicalShardOf(id));
             }
+
+            // A booking across shards: the ride (and later its payment) lives with the user; the driver is held on the
+            // driver's shard while the ride is active, and the completion releases the driver and adds the fare there.
+            var across = riders.Where(u => u != rider)
+                .SelectMany(u => fleet.Where(d => d != chauffeur).Select(d => (User: u, Driver: d)))
+                .FirstOrDefault(p => resolver.PhysicalShardOf(p.User.Id) != resolver.PhysicalShardOf(p.Driver.Id));
+            if (across.User is null)
+            {
+                throw new InvalidOperationException("No user and driver landed on different physical shards; run again with more shards.");
+            }
+
+            var (traveller, remote) = across;
+            var userShard = resolver.PhysicalShardOf(traveller.Id);
+            var driverShard = resolver.PhysicalShardOf(remote.Id);
+            Console.WriteLine($"{traveller.Name} lives on physical shard {userShard}, {remote.Name} on physical shard {driverShard}: a cross-shard booking.");
+            var crossRide = await booking.BookAsync(traveller.Id, remote.Id, 180m);
+            Console.WriteLine($"Ride {crossRide.Id} booked ({crossRide.Status}):");
+            await ExpectOnShardAsync(primaries, "ride", "rides", "id", crossRide.Id, userShard);
+            await ExpectOnShardAsync(primaries, $"hold of {remote.Name} for ride", "driver_holds", "ride_id", crossRide.Id, driverShard);
+            crossRide = await booking.AcceptAsync(crossRide.Id, remote.Id);
+            Console.WriteLine($"Ride {crossRide.Id} accepted ({crossRide.Status}); {remote.Name} is still held on shard {driverShard}.");
+            await ExpectOnShardAsync(primaries, $"hold of {remote.Name} for ride", "driver_holds", "ride_id", crossRide.Id, driverShard);
+            crossRide = await booking.CompleteAsync(crossRide.Id);
+            var crossTransactionId = $"psp-{run}-{crossRide.Id}";
+            var crossPayment = (await payments.RecordAsync(crossRide.Id, crossTransactionId, crossRide.Fare)).Payment;
+            crossPayment = await payments.SetStatusAsync(crossTransactionId, PaymentStatus.Succeeded);
+            Console.WriteLine($"Ride {crossRide.Id} completed ({crossRide.Status}, fare {crossRide.Fare}); payment {crossPayment.Id} {crossPayment.Status}:");
+            await ExpectOnShardAsync(primaries, "ride", "rides", "id", crossRide.Id, userShard);
+            await ExpectOnShardAsync(primaries, "payment", "payments", "id", crossPayment.Id, userShard);
+            var holds = await ShardsHoldingAsync(primaries, "driver_holds", "ride_id", crossRide.Id);
+            if (holds.Count != 0)
+            {
+                throw new InvalidOperationException($"The hold for ride {crossRide.Id} is still on shards [{string.Join(", ", holds)}] after the completion.");
+            }
+
+            Console.WriteLine($"  hold of {remote.Name} released (no shard holds it)");
+            await ExpectOnShardAsync(primaries, $"earnings of {remote.Name}", "driver_earnings", "driver_id", remote.Id, driverShard);
+            var earned = (await host.Services.GetRequiredService<IRideRepository>().GetDriverEarningsAsync()).Single(e => e.DriverId == remote.Id);
+            Console.WriteLine($"  {remote.Name} has earnings {earned.TotalEarnings}; available again: {await IsAvailableAsync(primaries[driverShard], remote.Id)}");
 
             // Reads outside a transaction go to a replica in rotation. The lag watch checks each replica when the
             // library starts and every ReplicaCheckInterval after that; until a replica's first check, its reads go
@@ -185,16 +205,37 @@ internal static class ShardedSample
         }
     }
 
-    /// <summary>The physical shards whose primary holds the row of <paramref name="table"/> with this id.</summary>
-    private static async Task<List<int>> ShardsHoldingAsync(List<string> primaries, string table, long id)
+    /// <summary>Fails unless the row of <paramref name="table"/> with this key is on <paramref name="expected"/> only; prints where it is.</summary>
+    private static async Task ExpectOnShardAsync(List<string> primaries, string what, string table, string key, long id, int expected)
+    {
+        var holding = await ShardsHoldingAsync(primaries, table, key, id);
+        if (holding.Count != 1 || holding[0] != expected)
+        {
+            throw new InvalidOperationException($"{what} {id} should be on shard {expected} only, but SELECT COUNT(*) found it on shards [{string.Join(", ", holding)}].");
+        }
+
+        Console.WriteLine($"  {what} {id} found on shard {expected} only");
+    }
+
+    private static async Task<bool> IsAvailableAsync(string primary, long driverId)
+    {
+        await using var connection = new MySqlConnection(primary);
+        await connection.OpenAsync();
+        await using var command = new MySqlCommand("SELECT available FROM drivers WHERE id = @id", connection);
+        command.Parameters.AddWithValue("@id", driverId);
+        return Convert.ToBoolean(await command.ExecuteScalarAsync(), System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>The physical shards whose primary holds the row of <paramref name="table"/> whose <paramref name="key"/> is this id.</summary>
+    private static async Task<List<int>> ShardsHoldingAsync(List<string> primaries, string table, string key, long id)
     {
         var holding = new List<int>();
         for (var shard = 0; shard < primaries.Count; shard++)
         {
             await using var connection = new MySqlConnection(primaries[shard]);
             await connection.OpenAsync();
-            // The table name is one of the sample's own constants, never input.
-            await using var command = new MySqlCommand($"SELECT COUNT(*) FROM {table} WHERE id = @id", connection);
+            // The table and column names are the sample's own constants, never input.
+            await using var command = new MySqlCommand($"SELECT COUNT(*) FROM {table} WHERE {key} = @id", connection);
             command.Parameters.AddWithValue("@id", id);
             if (Convert.ToInt64(await command.ExecuteScalarAsync(), System.Globalization.CultureInfo.InvariantCulture) > 0)
             {

@@ -233,7 +233,7 @@ public abstract class ShardingBenchmarkBase
         }
     }
 
-    private ServiceProvider Track(ServiceProvider provider)
+    protected ServiceProvider Track(ServiceProvider provider)
     {
         _providers.Add(provider);
         return provider;

@@ -117,12 +117,24 @@ public class ShardedTopDriversBenchmarks : ShardingBenchmarkBase
 {
     private IRideRepository _single = null!;
     private IRideRepository _sharded = null!;
+    private IRideRepository _oneServerOfCluster = null!;
 
     protected override async Task GlobalSetupAsync()
     {
         await base.GlobalSetupAsync();
         _single = OneDatabase.GetRequiredService<IRideRepository>();
         _sharded = Sharded.GetRequiredService<IRideRepository>();
+
+        // The same query on one shard of the cluster only (its replica, a quarter of the rows): what one server of
+        // this cluster answers in, to tell the fan-out's own cost from the cluster's servers sharing the cores.
+        var oneServer = Track(new ServiceCollection().AddRideBookingData(o => o.Shards.Add(new ShardOptions
+        {
+            Primary = Cluster.Shards[0].Primary,
+            Replicas = { Cluster.Shards[0].Replicas[0] },
+        })).BuildServiceProvider());
+        _oneServerOfCluster = oneServer.GetRequiredService<IRideRepository>();
+        await WaitUntilReplicasInRotationAsync(oneServer);
+        await AssertServedByReplicasAsync(oneServer, "GetTopDriversAsync on one shard of the cluster", () => _oneServerOfCluster.GetTopDriversAsync(5));
         IReadOnlyList<RankedDriver> fanned = [];
         await AssertServedByReplicasAsync(Sharded, "GetTopDriversAsync", async () => fanned = await _sharded.GetTopDriversAsync(5));
         var one = await _single.GetTopDriversAsync(5);
@@ -137,6 +149,9 @@ public class ShardedTopDriversBenchmarks : ShardingBenchmarkBase
 
     [Benchmark]
     public Task<IReadOnlyList<RankedDriver>> FourShards_Top5() => _sharded.GetTopDriversAsync(5);
+
+    [Benchmark]
+    public Task<IReadOnlyList<RankedDriver>> OneShardOfTheCluster_Top5() => _oneServerOfCluster.GetTopDriversAsync(5);
 }
 
 /// <summary>
@@ -152,6 +167,7 @@ public class ShardedReplicaWaitBenchmarks : ShardingBenchmarkBase
     private long _user;
     private IUserRepository _plain = null!;
     private IUserRepository _waiting = null!;
+    private ReplicaNode[] _writerReplicas = [];
 
     protected override async Task GlobalSetupAsync()
     {
@@ -167,6 +183,7 @@ public class ShardedReplicaWaitBenchmarks : ShardingBenchmarkBase
         await WaitUntilReplicasInRotationAsync(writer);
 
         var writerShard = writer.GetRequiredService<RideBookingDataSource>().Shards[Shard];
+        _writerReplicas = writerShard.Replicas;
         var plainShard = Sharded.GetRequiredService<RideBookingDataSource>().Shards[Shard];
         if (ReadYourWrites.RequiredFor(writerShard) is null)
         {
@@ -186,8 +203,21 @@ public class ShardedReplicaWaitBenchmarks : ShardingBenchmarkBase
     [Benchmark(Baseline = true)]
     public Task<User?> PlainReplicaRead() => _plain.GetAsync(_user);
 
+    /// <summary>Steady state: the replica confirmed this process's position at an earlier read, so no wait is sent.</summary>
     [Benchmark]
     public Task<User?> SatisfiedWaitReplicaRead() => _waiting.GetAsync(_user);
+
+    /// <summary>The first read after a write: the wait is sent (and already satisfied) in the read's round trip.</summary>
+    [Benchmark]
+    public Task<User?> SatisfiedWaitSentReplicaRead()
+    {
+        foreach (var replica in _writerReplicas)
+        {
+            replica.ConfirmedPosition = null;
+        }
+
+        return _waiting.GetAsync(_user);
+    }
 }
 
 /// <summary>

@@ -47,6 +47,7 @@ public static class RideBookingServiceCollectionExtensions
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<RideBookingMetrics>();
         services.TryAddSingleton<RideBookingDataSource>();
+        services.TryAddSingleton<ShardPlacements>();
         services.TryAddSingleton<IShardMap, ModuloShardMap>();
         services.TryAddSingleton<ShardResolver>();
         services.TryAddSingleton<IShardResolver>(sp => sp.GetRequiredService<ShardResolver>());
@@ -64,6 +65,7 @@ public static class RideBookingServiceCollectionExtensions
         services.TryAddSingleton<IPaymentRepository, PaymentRepository>();
         services.TryAddSingleton<IRideBookingService, RideBookingService>();
         services.TryAddSingleton<IDriverEarningsBackfill, DriverEarningsBackfill>();
+        services.TryAddSingleton<IShardMover, ShardMover>();
         services.TryAddSingleton<IRideBookingRecovery, RideBookingRecovery>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<Microsoft.Extensions.Hosting.IHostedService, RideBookingRecoveryService>());
         return services;

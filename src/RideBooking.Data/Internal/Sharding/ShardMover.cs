@@ -73,6 +73,7 @@ internal sealed partial class ShardMover(RideBookingDataSource dataSource, Shard
         var shards = logicalShards.Distinct().Order().ToArray();
         var stopwatch = Stopwatch.StartNew();
         var ct = cancellationToken;
+        var columns = new ColumnCache();
 
         // 1. Mark MOVING (those not yet moving and not yet on the target).
         var moving = await MarkAsync(shards, targetPhysicalShard, ct).ConfigureAwait(false);
@@ -87,13 +88,13 @@ internal sealed partial class ShardMover(RideBookingDataSource dataSource, Shard
             // 3. Copy, 4. verify.
             foreach (var (logical, source) in moving)
             {
-                copied += await CopyAsync(logical, source, targetPhysicalShard, ct).ConfigureAwait(false);
+                copied += await CopyAsync(columns, logical, source, targetPhysicalShard, ct).ConfigureAwait(false);
             }
 
             await StepAsync("copied").ConfigureAwait(false);
             foreach (var (logical, source) in moving)
             {
-                await VerifyAsync(logical, source, targetPhysicalShard, ct).ConfigureAwait(false);
+                await VerifyAsync(columns, logical, source, targetPhysicalShard, ct).ConfigureAwait(false);
             }
 
             await StepAsync("verified").ConfigureAwait(false);
@@ -113,7 +114,7 @@ internal sealed partial class ShardMover(RideBookingDataSource dataSource, Shard
             // 7. Delete the old copies, then forget them.
             foreach (var (logical, leftoverOn) in leftovers)
             {
-                deleted += await DeleteAsync(logical, leftoverOn, ct).ConfigureAwait(false);
+                deleted += await DeleteAsync(columns, logical, leftoverOn, ct).ConfigureAwait(false);
                 await CatalogAsync(
                     "UPDATE shard_placements SET leftover_on = NULL, version = version + 1, updated_at = @Now WHERE logical_shard = @Logical AND leftover_on = @Leftover",
                     command => command.With("@Logical", logical).With("@Leftover", leftoverOn),
@@ -260,7 +261,7 @@ internal sealed partial class ShardMover(RideBookingDataSource dataSource, Shard
     }
 
     /// <summary>Copies the logical shard's rows of every table, in keyset batches by the logical-shard index; an upsert, so a re-run is harmless.</summary>
-    private async Task<long> CopyAsync(int logical, int source, int target, CancellationToken ct)
+    private async Task<long> CopyAsync(ColumnCache cache, int logical, int source, int target, CancellationToken ct)
     {
         long copied = 0;
         var from = await dataSource.Shards[source].Primary.OpenAsync(ct).ConfigureAwait(false);
@@ -271,7 +272,7 @@ internal sealed partial class ShardMover(RideBookingDataSource dataSource, Shard
             {
                 foreach (var table in Tables)
                 {
-                    var columns = await ColumnsAsync(from, table, ct).ConfigureAwait(false);
+                    var columns = await cache.GetAsync(source, from, table, ct).ConfigureAwait(false);
                     if (columns.Length == 0)
                     {
                         continue;
@@ -361,7 +362,7 @@ internal sealed partial class ShardMover(RideBookingDataSource dataSource, Shard
     }
 
     /// <summary>Compares the row count and a checksum of every column, per table, between source and target.</summary>
-    private async Task VerifyAsync(int logical, int source, int target, CancellationToken ct)
+    private async Task VerifyAsync(ColumnCache cache, int logical, int source, int target, CancellationToken ct)
     {
         var from = await dataSource.Shards[source].Primary.OpenAsync(ct).ConfigureAwait(false);
         await using (from.ConfigureAwait(false))
@@ -371,7 +372,7 @@ internal sealed partial class ShardMover(RideBookingDataSource dataSource, Shard
             {
                 foreach (var table in Tables)
                 {
-                    var columns = await ColumnsAsync(from, table, ct).ConfigureAwait(false);
+                    var columns = await cache.GetAsync(source, from, table, ct).ConfigureAwait(false);
                     if (columns.Length == 0)
                     {
                         continue;
@@ -405,7 +406,7 @@ internal sealed partial class ShardMover(RideBookingDataSource dataSource, Shard
     }
 
     /// <summary>Deletes the logical shard's rows from a physical shard, children first, in batches.</summary>
-    private async Task<long> DeleteAsync(int logical, int shard, CancellationToken ct)
+    private async Task<long> DeleteAsync(ColumnCache cache, int logical, int shard, CancellationToken ct)
     {
         long deleted = 0;
         var connection = await dataSource.Shards[shard].Primary.OpenAsync(ct).ConfigureAwait(false);
@@ -413,7 +414,7 @@ internal sealed partial class ShardMover(RideBookingDataSource dataSource, Shard
         {
             foreach (var table in Tables.Reverse())
             {
-                if ((await ColumnsAsync(connection, table, ct).ConfigureAwait(false)).Length == 0)
+                if ((await cache.GetAsync(shard, connection, table, ct).ConfigureAwait(false)).Length == 0)
                 {
                     continue;
                 }
@@ -432,6 +433,23 @@ internal sealed partial class ShardMover(RideBookingDataSource dataSource, Shard
         }
 
         return deleted;
+    }
+
+    /// <summary>The stored columns of each table on each physical shard, read once per move.</summary>
+    private sealed class ColumnCache
+    {
+        private readonly Dictionary<(int Shard, string Table), string[]> _columns = [];
+
+        public async Task<string[]> GetAsync(int shard, MySqlConnection connection, ShardedTable table, CancellationToken ct)
+        {
+            if (!_columns.TryGetValue((shard, table.Name), out var columns))
+            {
+                columns = await ColumnsAsync(connection, table, ct).ConfigureAwait(false);
+                _columns[(shard, table.Name)] = columns;
+            }
+
+            return columns;
+        }
     }
 
     /// <summary>The table's stored (not generated) columns in order; empty when the table does not exist there.</summary>

@@ -12,6 +12,7 @@ internal static class SchemaSnapshot
     {
         "driver_earnings" or "driver_holds" => "driver_id",
         "cross_shard_outbox" or "cross_shard_applied" => "ride_id",
+        "shard_placements" => "logical_shard",
         _ => "id",
     };
 

@@ -202,7 +202,8 @@ public sealed class ReshardingTests(ITestOutputHelper output)
         {
             // Placed on the target; the source still has its old copies, which nothing routes to.
             Assert.All(logical, l => Assert.Equal(new Placement(1, null, 0, placements.Current[l]!.Version), placements.Current[l]));
-            await world.AssertReachableAsync(db, fanOut: false);
+            // Top drivers: a server's own top 10 can include old copies, which are left out, so it can miss a driver until they are deleted.
+            await world.AssertReachableAsync(db, top: false);
         }
         else
         {
@@ -210,7 +211,7 @@ public sealed class ReshardingTests(ITestOutputHelper output)
             Assert.All(logical, l => Assert.Equal(1, placements.Current[l]!.MovingTo));
             var rideOfMoving = world.Rides.First(r => logical.Contains(db.Resolver.LogicalShardOf(r.Id)) && r.Status is RideStatus.Requested or RideStatus.Accepted);
             await Assert.ThrowsAsync<LogicalShardMovingException>(() => db.Booking.CancelAsync(rideOfMoving.Id));
-            await world.AssertReachableAsync(db, fanOut: false);
+            await world.AssertReachableAsync(db);
         }
 
         Assert.Contains(half, c => c.Shard == 1);
@@ -409,8 +410,8 @@ public sealed class ReshardingTests(ITestOutputHelper output)
             Assert.NotEmpty(_top);
         }
 
-        /// <summary>Every row by its id; with <paramref name="fanOut"/>, also the queries over every shard.</summary>
-        public async Task AssertReachableAsync(ShardedServices db, bool fanOut = true)
+        /// <summary>Every row by its id, and the queries over every shard (top drivers only with <paramref name="top"/>).</summary>
+        public async Task AssertReachableAsync(ShardedServices db, bool top = true)
         {
             foreach (var user in Users)
             {
@@ -433,13 +434,12 @@ public sealed class ReshardingTests(ITestOutputHelper output)
                 Assert.Equal(payment, await db.Payments.GetByTransactionIdAsync(payment.TransactionId));
             }
 
-            if (!fanOut)
-            {
-                return;
-            }
-
-            Assert.Equal(_top, await db.Rides.GetTopDriversAsync(10));
+            // Each driver's earnings once, even while a logical shard's rows are on two servers.
             Assert.Equal(_earnings, (await db.Rides.GetDriverEarningsAsync()).OrderBy(e => e.DriverId));
+            if (top)
+            {
+                Assert.Equal(_top, await db.Rides.GetTopDriversAsync(10));
+            }
         }
     }
 }

@@ -11,8 +11,8 @@ public static class RideBookingServiceCollectionExtensions
 {
     /// <summary>
     /// Registers <see cref="IUserRepository"/>, <see cref="IDriverRepository"/>, <see cref="IRideRepository"/>,
-    /// <see cref="IPaymentRepository"/>, <see cref="IRideBookingService"/> and <see cref="IDriverEarningsBackfill"/>
-    /// as singletons, configured in code.
+    /// <see cref="IPaymentRepository"/>, <see cref="IRideBookingService"/>, <see cref="IDriverEarningsBackfill"/> and
+    /// <see cref="IShardMover"/> as singletons, configured in code.
     /// The options are validated when the host starts. Calling it again adds no second registration.
     /// </summary>
     /// <param name="services">The service collection.</param>

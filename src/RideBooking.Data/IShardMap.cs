@@ -1,8 +1,10 @@
 namespace RideBooking.Data;
 
 /// <summary>
-/// Places logical shards on physical shards. The default is <c>logicalShard % physicalShardCount</c>;
-/// register your own implementation as a singleton before <c>AddRideBookingData</c> to replace it.
+/// Places logical shards on physical shards. The default follows the shard catalog (<c>shard_placements</c>, written by
+/// <see cref="IShardMover"/>) and places a logical shard without a placement on
+/// <c>logicalShard % </c><see cref="RideBookingOptions.BasePhysicalShardCount"/> (by default the number of physical shards);
+/// register your own implementation as a singleton before <c>AddRideBookingData</c> to replace all of it.
 /// </summary>
 /// <remarks>
 /// Changing where a logical shard lives without moving its rows first makes them unreachable: a custom

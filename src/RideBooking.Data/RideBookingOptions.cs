@@ -60,4 +60,19 @@ public sealed class RideBookingOptions
     /// </summary>
     /// <value>1 second to 1 day, or <see langword="null"/>. The default is <see langword="null"/>.</value>
     public TimeSpan? RecoveryInterval { get; set; }
+
+    /// <summary>
+    /// Gets or sets the number of physical shards that logical shards without a placement (a row of <c>shard_placements</c>
+    /// in physical shard 0's database) live on: logical shard <c>l</c> is on <c>l % BasePhysicalShardCount</c>. Set it to the
+    /// old number of shards when adding servers, so that nothing moves until <see cref="IShardMover"/> moves it.
+    /// </summary>
+    /// <value>1 to the number of <see cref="Shards"/>, or <see langword="null"/> for all of them. The default is <see langword="null"/>.</value>
+    public int? BasePhysicalShardCount { get; set; }
+
+    /// <summary>
+    /// Gets or sets how often every process reloads the placements of the logical shards from the catalog (physical shard 0).
+    /// A move waits two of these intervals after each change, so every process has seen it.
+    /// </summary>
+    /// <value>10 milliseconds to 1 minute. The default is 1 second.</value>
+    public TimeSpan PlacementRefreshInterval { get; set; } = TimeSpan.FromSeconds(1);
 }

@@ -11,8 +11,8 @@ public static class RideBookingServiceCollectionExtensions
 {
     /// <summary>
     /// Registers <see cref="IUserRepository"/>, <see cref="IDriverRepository"/>, <see cref="IRideRepository"/>,
-    /// <see cref="IPaymentRepository"/>, <see cref="IRideBookingService"/> and <see cref="IDriverEarningsBackfill"/>
-    /// as singletons, configured in code.
+    /// <see cref="IPaymentRepository"/>, <see cref="IRideBookingService"/>, <see cref="IDriverEarningsBackfill"/> and
+    /// <see cref="IShardMover"/> as singletons, configured in code.
     /// The options are validated when the host starts. Calling it again adds no second registration.
     /// </summary>
     /// <param name="services">The service collection.</param>
@@ -47,6 +47,7 @@ public static class RideBookingServiceCollectionExtensions
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<RideBookingMetrics>();
         services.TryAddSingleton<RideBookingDataSource>();
+        services.TryAddSingleton<ShardPlacements>();
         services.TryAddSingleton<IShardMap, ModuloShardMap>();
         services.TryAddSingleton<ShardResolver>();
         services.TryAddSingleton<IShardResolver>(sp => sp.GetRequiredService<ShardResolver>());
@@ -66,6 +67,7 @@ public static class RideBookingServiceCollectionExtensions
         services.TryAddSingleton<CrossShardSteps>();
         services.TryAddSingleton<IRideBookingService, RideBookingService>();
         services.TryAddSingleton<IDriverEarningsBackfill, DriverEarningsBackfill>();
+        services.TryAddSingleton<IShardMover, ShardMover>();
         services.TryAddSingleton<IRideBookingRecovery, RideBookingRecovery>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IRecoveryStep, CrossShardRecovery>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IRecoveryStep, KeyClaimRecovery>());

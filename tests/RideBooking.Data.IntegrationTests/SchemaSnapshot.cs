@@ -14,6 +14,7 @@ internal static class SchemaSnapshot
         "cross_shard_outbox" or "cross_shard_applied" => "ride_id",
         "phone_claims" => "phone",
         "transaction_claims" => "transaction_id",
+        "shard_placements" => "logical_shard",
         _ => "id",
     };
 

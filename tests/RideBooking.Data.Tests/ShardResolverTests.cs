@@ -50,11 +50,18 @@ public sealed class ShardResolverTests
         using var provider = TwoShards();
         var resolver = provider.GetRequiredService<IShardResolver>();
 
-        Assert.IsType<ModuloShardMap>(provider.GetRequiredService<IShardMap>());
+        // The default map follows the shard catalog; a logical shard without a placement is on logical % count.
+        var map = Assert.IsType<ModuloShardMap>(provider.GetRequiredService<IShardMap>());
+        Assert.NotNull(map.Placements);
         for (var logical = 0; logical < 256; logical++)
         {
-            Assert.Equal(logical % 2, resolver.PhysicalShardOf(IdOn(logical)));
+            Assert.Equal(logical % 2, new ModuloShardMap().PhysicalShardOf(logical, 2));
         }
+
+        // These servers do not exist: without the catalog nothing is routed (a guess could put rows where they are not).
+        var ex = Assert.Throws<ShardUnavailableException>(() => resolver.PhysicalShardOf(IdOn(3)));
+        Assert.True(ex.IsTransient);
+        Assert.Equal(0, ex.PhysicalShard);
     }
 
     [Theory]

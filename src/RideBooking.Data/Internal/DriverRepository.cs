@@ -70,6 +70,7 @@ internal sealed class DriverRepository(ShardReader reader, ShardResolver shards,
     {
         Guard.Limit(limit, MaxAvailableLimit, nameof(limit));
         var perShard = await reader.FanOutAsync("GetAvailableDrivers", () => new MySqlCommand(AvailableDrivers).With("@Limit", limit), ReadDrivers, ct).ConfigureAwait(false);
-        return perShard.Length == 1 ? perShard[0] : [.. perShard.SelectMany(drivers => drivers).OrderBy(driver => driver.Id).Take(limit)];
+        // While a logical shard moves its drivers are on two servers: only the copy its placement names counts.
+        return perShard.Length == 1 ? perShard[0] : [.. perShard.SelectMany((drivers, shard) => drivers.Where(d => ((IShardResolver)shards).PhysicalShardOf(d.Id) == shard)).OrderBy(driver => driver.Id).Take(limit)];
     }
 }

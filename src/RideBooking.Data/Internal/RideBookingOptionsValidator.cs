@@ -72,6 +72,17 @@ internal sealed class RideBookingOptionsValidator : IValidateOptions<RideBooking
             failures.Add($"RideBooking:RecoveryInterval must be 1 second to 1 day, or empty for no background recovery (was {interval}).");
         }
 
+        var shardCount = Math.Max(options.Shards.Count, 1);
+        if (options.BasePhysicalShardCount is { } baseCount && (baseCount < 1 || baseCount > shardCount))
+        {
+            failures.Add($"RideBooking:BasePhysicalShardCount must be 1 to the number of shards ({shardCount}), or empty for all of them (was {baseCount}).");
+        }
+
+        if (options.PlacementRefreshInterval < TimeSpan.FromMilliseconds(10) || options.PlacementRefreshInterval > TimeSpan.FromMinutes(1))
+        {
+            failures.Add($"RideBooking:PlacementRefreshInterval must be 10 milliseconds to 1 minute (was {options.PlacementRefreshInterval}).");
+        }
+
         if (options.MaxReplicaLag <= TimeSpan.Zero || options.MaxReplicaLag > TimeSpan.FromHours(1))
         {
             failures.Add($"RideBooking:MaxReplicaLag must be more than 0 and at most 1 hour (was {options.MaxReplicaLag}).");

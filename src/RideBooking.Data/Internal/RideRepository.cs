@@ -73,7 +73,7 @@ internal sealed class RideRepository(ShardReader reader, ShardResolver shards) :
     public async Task<IReadOnlyList<DriverEarnings>> GetDriverEarningsAsync(CancellationToken ct = default)
     {
         var perShard = await reader.FanOutAsync("GetDriverEarnings", static () => new MySqlCommand(EarningsPerDriver), ReadEarnings, ct).ConfigureAwait(false);
-        return perShard.Length == 1 ? perShard[0] : [.. perShard.SelectMany(rows => rows).OrderBy(row => row.DriverId)];
+        return perShard.Length == 1 ? perShard[0] : [.. perShard.SelectMany((rows, shard) => rows.Where(row => Placed(row.DriverId, shard))).OrderBy(row => row.DriverId)];
     }
 
     /// <summary>
@@ -85,8 +85,14 @@ internal sealed class RideRepository(ShardReader reader, ShardResolver shards) :
     {
         Guard.Limit(top, MaxTop, nameof(top));
         var perShard = await reader.FanOutAsync("GetTopDrivers", () => new MySqlCommand(TopDrivers).With("@Skip", top - 1), ReadRanked, ct).ConfigureAwait(false);
-        return perShard.Length == 1 ? perShard[0] : MergeRanks(perShard.SelectMany(rows => rows), top);
+        return perShard.Length == 1 ? perShard[0] : MergeRanks(perShard.SelectMany((rows, shard) => rows.Where(row => Placed(row.DriverId, shard))), top);
     }
+
+    /// <summary>
+    /// Whether a row read from a physical shard is that shard's to answer: while a logical shard moves, its rows are on
+    /// two servers (copied, or not yet deleted), and only the copy its placement names counts.
+    /// </summary>
+    private bool Placed(long driverId, int shard) => ((IShardResolver)shards).PhysicalShardOf(driverId) == shard;
 
     /// <summary>RANK() by earnings over the union of the shards' candidates: one plus the number that earn strictly more.</summary>
     internal static List<RankedDriver> MergeRanks(IEnumerable<RankedDriver> candidates, int top)

@@ -217,19 +217,22 @@ internal sealed partial class TransactionRunner
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly RideBookingMetrics _metrics;
+    private readonly ShardPlacements? _placements;
 
     public TransactionRunner(
         RideBookingDataSource dataSource,
         IOptions<RideBookingOptions> options,
         TimeProvider time,
         RideBookingMetrics metrics,
-        ILoggerFactory? loggerFactory = null)
+        ILoggerFactory? loggerFactory = null,
+        ShardPlacements? placements = null)
     {
         _dataSource = dataSource;
         _options = options.Value;
         _time = time;
         _metrics = metrics;
         _logger = (ILogger?)loggerFactory?.CreateLogger<TransactionRunner>() ?? NullLogger.Instance;
+        _placements = placements;
     }
 
     /// <summary>Test seam: runs just before COMMIT is sent, with the command that carries it when a unit commits in its own batch.</summary>
@@ -248,13 +251,18 @@ internal sealed partial class TransactionRunner
     {
         var target = _dataSource.Shards[shard];
         var afterUnknownCommit = false;
+        // The write fence of resharding: a unit that touches a moving logical shard is refused before it starts and again
+        // just before COMMIT (a unit can route by another logical shard once it has read a row, see LogicalShardTrail).
+        var trail = _placements is null ? null : LogicalShardTrail.BeginUnit();
         for (var attempt = 1; ; attempt++)
         {
             ct.ThrowIfCancellationRequested();
+            _placements?.ThrowIfMoving(operation, shard, trail!.Snapshot());
+            var beforeCommit = _placements is null ? BeforeCommit : FencedBeforeCommit(operation, shard, trail!, BeforeCommit);
             var connection = await target.Primary.OpenAsync(ct).ConfigureAwait(false);
             // On a shard with replicas every write also reads its GTID, in the same round trip, for read-your-writes.
             var writeMarkQuery = target.Replicas.Length == 0 ? null : target.Primary.IsMariaDb ? "SELECT @@last_gtid" : "SELECT @@global.gtid_executed";
-            var unit = new UnitOfWork(connection, transactional, attempt, afterUnknownCommit, BeforeCommit, writeMarkQuery);
+            var unit = new UnitOfWork(connection, transactional, attempt, afterUnknownCommit, beforeCommit, writeMarkQuery);
             var commitSent = false;
             var ended = false;
             try
@@ -262,7 +270,7 @@ internal sealed partial class TransactionRunner
                 var result = await work(unit, ct).ConfigureAwait(false);
                 if (unit.Began && !unit.CommitInFlight && !unit.RolledBack)
                 {
-                    if (BeforeCommit is { } hook)
+                    if (beforeCommit is { } hook)
                     {
                         await hook(connection, null, ct).ConfigureAwait(false);
                     }
@@ -317,13 +325,21 @@ internal sealed partial class TransactionRunner
         }
     }
 
+    private Func<MySqlConnection, MySqlCommand?, CancellationToken, Task> FencedBeforeCommit(
+        string operation, int shard, LogicalShardTrail.Trail trail, Func<MySqlConnection, MySqlCommand?, CancellationToken, Task>? next) =>
+        (connection, command, ct) =>
+        {
+            _placements!.ThrowIfMoving(operation, shard, trail.Snapshot());
+            return next?.Invoke(connection, command, ct) ?? Task.CompletedTask;
+        };
+
     /// <summary>
     /// The connection failed (no answer from the server, or the server ended the session): as opposed to
     /// an error the server reported for a statement, which stops a batch before any COMMIT after it.
     /// </summary>
     internal static bool IsConnectionFailure(Exception ex) => ex switch
     {
-        OperationCanceledException or RideBookingException or ArgumentException => false,
+        OperationCanceledException or RideBookingException or ArgumentException or LogicalShardMovingException => false,
         // Client-side errors carry no SQL state. 1927 (MariaDB) and 4031 (MySQL): the server ended the
         // session; 1317: the statement was interrupted. Replaying is always safe, so doubt counts as failure.
         MySqlException mySql => mySql.SqlState is null || mySql.ErrorCode == MySqlErrorCode.QueryInterrupted || (int)mySql.ErrorCode is 1927 or 4031,

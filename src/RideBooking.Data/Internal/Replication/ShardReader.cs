@@ -27,6 +27,8 @@ internal sealed class ShardReader(RideBookingDataSource dataSource, IOptions<Rid
     /// </summary>
     public async Task<T> ReadAsync<T>(string operation, int shard, MySqlCommand command, Func<MySqlDataReader, CancellationToken, Task<T>> read, CancellationToken ct, bool primaryOnly = false)
     {
+        // A read routes nothing that a later write of the same flow must be fenced by.
+        _ = LogicalShardTrail.Take();
         await using (command.ConfigureAwait(false))
         {
             var target = dataSource.Shards[shard];

@@ -1,9 +1,17 @@
 namespace RideBooking.Data.Internal;
 
-/// <summary>The default shard map: logical shard modulo the number of physical shards.</summary>
-internal sealed class ModuloShardMap : IShardMap
+/// <summary>
+/// The default shard map: the placements of the catalog (<c>shard_placements</c>, see <see cref="IShardMover"/>), and for a
+/// logical shard without one, logical shard modulo <see cref="RideBookingOptions.BasePhysicalShardCount"/> (by default the
+/// number of physical shards).
+/// </summary>
+internal sealed class ModuloShardMap(ShardPlacements? placements = null) : IShardMap
 {
-    public int PhysicalShardOf(int logicalShard, int physicalShardCount) => logicalShard % physicalShardCount;
+    /// <summary>Gets the placements this map follows (<see langword="null"/>: plain modulo).</summary>
+    internal ShardPlacements? Placements { get; } = placements;
+
+    public int PhysicalShardOf(int logicalShard, int physicalShardCount) =>
+        Placements?.PhysicalShardOf(logicalShard) ?? logicalShard % physicalShardCount;
 }
 
 /// <summary>Reads the logical shard from an id's low byte and places it with the shard map.</summary>
@@ -13,15 +21,29 @@ internal sealed class ShardResolver(RideBookingDataSource dataSource, IShardMap 
 
     public int PhysicalShardCount => dataSource.Shards.Length;
 
+    /// <summary>Gets the placements when the map is the default one (moves need it).</summary>
+    internal ShardPlacements? Placements => (map as ModuloShardMap)?.Placements;
+
     public int LogicalShardOf(long id)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(id);
         return IdGenerator.LogicalShardOf(id);
     }
 
+    /// <summary>The library's own routing: also notes the logical shard for the write fence (<see cref="LogicalShardTrail"/>).</summary>
     public int PhysicalShardOf(long id) => PhysicalShardOfLogical(LogicalShardOf(id));
 
+    // A host asking where a row is routes nothing: leave the trail alone.
+    int IShardResolver.PhysicalShardOf(long id) => Place(LogicalShardOf(id));
+
     public int PhysicalShardOfLogical(int logicalShard)
+    {
+        var physical = Place(logicalShard);
+        LogicalShardTrail.Note(logicalShard);
+        return physical;
+    }
+
+    private int Place(int logicalShard)
     {
         var count = dataSource.Shards.Length;
         if (count == 1)

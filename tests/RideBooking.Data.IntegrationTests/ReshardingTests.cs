@@ -172,8 +172,10 @@ public sealed class ReshardingTests(ITestOutputHelper output)
         Assert.Equal(PaymentStatus.Succeeded, (await other.Payments.SetStatusAsync(payment.TransactionId, PaymentStatus.Succeeded)).Status);
         Assert.Equal([1], await other.ShardsHoldingAsync("payments", payment.Id));
         // The accepted ride stayed with its user on physical shard 0 while its driver moved to 1: finishing it is now a
-        // cross-shard operation, refused before anything is written (see the README's limits of resharding).
-        await Assert.ThrowsAsync<NotSupportedException>(() => other.Booking.CompleteAsync(acrossRide.Id));
+        // cross-shard completion (the ride's shard, then the driver's new shard).
+        Assert.Equal(RideStatus.Completed, (await other.Booking.CompleteAsync(acrossRide.Id)).Status);
+        Assert.True((await other.Drivers.GetAsync(acrossRide.DriverId))!.Available);
+        Assert.Contains(await other.Rides.GetDriverEarningsAsync(), e => e.DriverId == acrossRide.DriverId);
     }
 
     [Theory]

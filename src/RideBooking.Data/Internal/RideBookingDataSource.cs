@@ -169,10 +169,14 @@ internal sealed class ServerPool : IAsyncDisposable, IDisposable
             // variables are assigned before they are read), so the reset on checkout is not needed.
             ConnectionReset = false,
         };
+        ConnectionString = builder.ConnectionString;
         _dataSource = new MySqlDataSourceBuilder(builder.ConnectionString)
             .UseConnectionOpenedCallback(SetSessionDefaultsAsync)
             .Build();
     }
+
+    /// <summary>Gets the connection string of this server (never logged or put in a message).</summary>
+    internal string ConnectionString { get; }
 
     /// <summary>Gets a name for errors and logs ("shard 2 replica 0"): never the connection string.</summary>
     public string Name { get; }

@@ -30,6 +30,7 @@ internal sealed partial class ShardPlacements : IAsyncDisposable, IDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly TaskCompletionSource _firstAttempt = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly Task _loop;
+    private readonly Lock _firstLoadGate = new();
     private volatile Placement?[]? _current;
     private bool _failing;
 
@@ -69,8 +70,25 @@ internal sealed partial class ShardPlacements : IAsyncDisposable, IDisposable
                 return current;
             }
 
-            // Only the first routing of a process can get here: wait for the first load (started with the process).
-            _firstAttempt.Task.GetAwaiter().GetResult();
+            // Only the first routings of a process can get here: wait for the first load (started with the process). Under
+            // load that load may have failed or be starved of threads: then read the catalog once more, synchronously
+            // (no thread-pool thread needed), before giving up.
+            _firstAttempt.Task.Wait(TimeSpan.FromSeconds(5));
+            lock (_firstLoadGate)
+            {
+                if (_current is null)
+                {
+                    try
+                    {
+                        _current = Read(_dataSource.Shards[0].Primary.ConnectionString);
+                    }
+                    catch (MySqlException)
+                    {
+                        // Reported below as the shard being unavailable.
+                    }
+                }
+            }
+
             return _current ?? throw new ShardUnavailableException("The shard placements could not be loaded from physical shard 0 (the catalog); nothing can be routed until they are.")
             {
                 Operation = "LoadShardPlacements",
@@ -137,6 +155,42 @@ internal sealed partial class ShardPlacements : IAsyncDisposable, IDisposable
         _current = await ReadAsync(_dataSource.Shards[0].Primary, ct).ConfigureAwait(false);
     }
 
+    /// <summary>Reads the catalog synchronously, on a connection of its own.</summary>
+    private static Placement?[] Read(string connectionString)
+    {
+        var placements = new Placement?[IdGenerator.LogicalShardCount];
+        using var connection = new MySqlConnection(connectionString);
+        connection.Open();
+        using var command = new MySqlCommand(Load, connection);
+        try
+        {
+            using var reader = command.ExecuteReader();
+            while (reader.Read())
+            {
+                Add(placements, reader);
+            }
+        }
+        catch (MySqlException ex) when (ex.ErrorCode == MySqlErrorCode.NoSuchTable)
+        {
+            // Schema 008 is not applied: no placements, every logical shard follows the base map.
+        }
+
+        return placements;
+    }
+
+    private static void Add(Placement?[] placements, MySqlDataReader reader)
+    {
+        var logical = reader.GetInt32(0);
+        if ((uint)logical < (uint)placements.Length)
+        {
+            placements[logical] = new Placement(
+                reader.GetInt32(1),
+                reader.IsDBNull(2) ? null : reader.GetInt32(2),
+                reader.IsDBNull(3) ? null : reader.GetInt32(3),
+                reader.GetInt64(4));
+        }
+    }
+
     /// <summary>Reads the catalog.</summary>
     internal static async Task<Placement?[]> ReadAsync(ServerPool catalog, CancellationToken ct)
     {
@@ -154,15 +208,7 @@ internal sealed partial class ShardPlacements : IAsyncDisposable, IDisposable
                     {
                         while (await reader.ReadAsync(ct).ConfigureAwait(false))
                         {
-                            var logical = reader.GetInt32(0);
-                            if ((uint)logical < (uint)placements.Length)
-                            {
-                                placements[logical] = new Placement(
-                                    reader.GetInt32(1),
-                                    reader.IsDBNull(2) ? null : reader.GetInt32(2),
-                                    reader.IsDBNull(3) ? null : reader.GetInt32(3),
-                                    reader.GetInt64(4));
-                            }
+                            Add(placements, reader);
                         }
                     }
                 }

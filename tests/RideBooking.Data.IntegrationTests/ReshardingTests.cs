@@ -19,6 +19,7 @@ public sealed class ReshardingTests(ITestOutputHelper output)
     private static ShardedServices Services(RideBookingTestCluster cluster, int baseCount) => new(cluster, o =>
     {
         o.BasePhysicalShardCount = baseCount;
+        o.RecoveryGracePeriod = TimeSpan.FromSeconds(1);
         o.PlacementRefreshInterval = Refresh;
     });
 
@@ -232,6 +233,29 @@ public sealed class ReshardingTests(ITestOutputHelper output)
         var again = await mover.MoveManyAsync(logical, 1);
         Assert.Equal((0L, 0L), (again.RowsCopied, again.RowsDeleted));
         Assert.Equal(world.TotalsBefore, Totals(await CountsAsync(cluster)));
+    }
+
+    [Fact]
+    public async Task A_ride_booked_across_shards_and_completed_after_a_move_joined_them_releases_its_hold_and_pays_once()
+    {
+        await using var cluster = await RideBookingTestCluster.CreateAsync(2, 0);
+        await using var db = Services(cluster, 2);
+        var user = await NewUserAsync(db, l => l % 2 == 0);
+        var driver = await NewDriverAsync(db, l => l % 2 == 1);
+        var ride = await db.Booking.BookAsync(user.Id, driver.Id, 21m);
+        await db.Booking.AcceptAsync(ride.Id, driver.Id);
+        Assert.Equal([1], await db.ShardsHoldingAsync("driver_holds", driver.Id, "driver_id"));
+
+        await Mover(db).MoveAsync(db.Resolver.LogicalShardOf(driver.Id), 0);
+        Assert.Equal(0, db.Resolver.PhysicalShardOf(driver.Id));
+
+        Assert.Equal(RideStatus.Completed, (await db.Booking.CompleteAsync(ride.Id)).Status);
+        Assert.Empty(await db.ShardsHoldingAsync("driver_holds", driver.Id, "driver_id"));
+        Assert.True((await db.Drivers.GetAsync(driver.Id))!.Available);
+        Assert.Equal(21m, (await db.Rides.GetDriverEarningsAsync()).Single(e => e.DriverId == driver.Id).TotalEarnings);
+        await Task.Delay(TimeSpan.FromSeconds(1.2));
+        Assert.Equal(0, await db.Services.GetRequiredService<IRideBookingRecovery>().RunAsync());
+        Assert.Equal(21m, (await db.Rides.GetDriverEarningsAsync()).Single(e => e.DriverId == driver.Id).TotalEarnings);
     }
 
     [Fact]

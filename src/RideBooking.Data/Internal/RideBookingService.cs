@@ -47,6 +47,16 @@ internal sealed class RideBookingService(TransactionRunner runner, ShardResolver
 
     private const string LockRide = $"{RideRepository.RideById} FOR UPDATE";
 
+    /// <summary>
+    /// The ride, locked, and whether it was booked across shards (a decision exists for it): such a ride holds its driver
+    /// through a hold row, so it is always released through the outbox, even when a move has since brought its user and
+    /// driver onto one physical shard.
+    /// </summary>
+    private const string LockRideForTransition = $"""
+        SELECT {RideRepository.RideColumns}, EXISTS (SELECT 1 FROM cross_shard_decisions d WHERE d.id = rides.id) AS BookedAcross
+        FROM rides WHERE id = @Id FOR UPDATE
+        """;
+
     private const string AcceptRide = "UPDATE rides SET status = 'ACCEPTED', updated_at = @Now WHERE id = @Id";
 
     private const string CompleteRide = """
@@ -166,11 +176,14 @@ internal sealed class RideBookingService(TransactionRunner runner, ShardResolver
         var shard = shards.PhysicalShardOf(rideId);
         var now = time.UtcNow();
         var driverShard = shard;
+        var throughOutbox = false;
         var changed = await runner.RunAsync(operation, shard, transactional: true, async (unit, token) =>
         {
-            var ride = await unit.CreateCommand(LockRide).With("@Id", rideId).ReadSingleOrDefaultAsync(Rows.Ride, token).ConfigureAwait(false)
+            var (ride, bookedAcross) = await unit.CreateCommand(LockRideForTransition).With("@Id", rideId)
+                .ReadSingleOrDefaultAsync(r => new RideAndOrigin(Rows.Ride(r), r.GetInt64(7) == 1), token).ConfigureAwait(false)
                 ?? throw new EntityNotFoundException($"Ride {rideId} does not exist.");
             driverShard = acrossShards is null ? shard : shards.PhysicalShardOf(ride.DriverId);
+            throughOutbox = acrossShards is not null && (driverShard != shard || bookedAcross);
 
             if (unit.AfterUnknownCommit && ride.Status == target)
             {
@@ -186,12 +199,12 @@ internal sealed class RideBookingService(TransactionRunner runner, ShardResolver
 
             // The change and COMMIT in one round trip: lock, then apply and commit.
             await unit.ExecuteAndCommitAsync(
-                unit.CreateCommand(driverShard == shard ? applySql : acrossShards!).With("@Id", ride.Id).With("@DriverId", ride.DriverId).With("@Fare", ride.Fare).With("@Now", now),
+                unit.CreateCommand(throughOutbox ? acrossShards! : applySql).With("@Id", ride.Id).With("@DriverId", ride.DriverId).With("@Fare", ride.Fare).With("@Now", now),
                 token).ConfigureAwait(false);
             return ride with { Status = target, UpdatedAt = now };
         }, ct).ConfigureAwait(false);
 
-        if (driverShard != shard)
+        if (throughOutbox)
         {
             await StepAsync(operation + ":committed").ConfigureAwait(false);
             await crossShard.TryRelayAsync(shard, driverShard, changed.Id, changed.DriverId, target == RideStatus.Completed ? "COMPLETED" : "CANCELLED", changed.Fare, ct).ConfigureAwait(false);
@@ -303,6 +316,8 @@ internal sealed class RideBookingService(TransactionRunner runner, ShardResolver
     }
 
     private Task StepAsync(string step) => crossShard.StepAsync(step);
+
+    private sealed record RideAndOrigin(Ride Ride, bool BookedAcross);
 
     /// <summary>
     /// A cross-shard booking whose ride id was already decided on the user's shard: nothing was stored. A business-family

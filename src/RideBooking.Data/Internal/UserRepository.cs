@@ -93,7 +93,8 @@ internal sealed class UserRepository(ShardReader reader, ShardResolver shards, T
         runner.RunAsync("CreateUser", shard, transactional: true, async (unit, token) =>
         {
             // Only a row with everything this call wrote is its own: another process may have used the same id.
-            if (unit.AfterUnknownCommit && await unit.CreateCommand(UserById).With("@Id", user.Id).ReadSingleOrDefaultAsync(Rows.User, token).ConfigureAwait(false) is { } stored && stored == user)
+            // A locking read: a lost session still committing this user is waited for, not missed.
+            if (unit.AfterUnknownCommit && await unit.CreateCommand(UserById + " FOR UPDATE").With("@Id", user.Id).ReadSingleOrDefaultAsync(Rows.User, token).ConfigureAwait(false) is { } stored && stored == user)
             {
                 return Outcome.Created;
             }
@@ -108,8 +109,15 @@ internal sealed class UserRepository(ShardReader reader, ShardResolver shards, T
             }
             catch (MySqlException ex) when (ex.ErrorCode == MySqlErrorCode.DuplicateKeyEntry)
             {
+                // A duplicate key means the conflicting row is committed: it may be this call's own earlier attempt, whose
+                // COMMIT was lost on the way back while the replay's first look could not see it yet.
+                if (await unit.RollBackThenReadAsync(unit.CreateCommand(UserById).With("@Id", user.Id), Rows.User, token).ConfigureAwait(false) == user)
+                {
+                    return Outcome.Created;
+                }
+
                 // The claim's primary key and the user's can both be named PRIMARY: the stored claim tells them apart.
-                var owner = await unit.RollBackThenReadInt64Async(unit.CreateCommand(ClaimOwner).With("@Phone", user.Phone), token).ConfigureAwait(false);
+                var owner = await unit.CreateCommand(ClaimOwner).With("@Phone", user.Phone).ReadInt64Async(token).ConfigureAwait(false);
                 return ex.IsDuplicateKey("uq_users_phone") || (owner != 0 && owner != user.Id) ? Outcome.DuplicatePhone : Outcome.IdCollision;
             }
         }, ct);
@@ -146,7 +154,7 @@ internal sealed class UserRepository(ShardReader reader, ShardResolver shards, T
         {
             outcome = await runner.RunAsync("CreateUser", userShard, transactional: true, async (unit, token) =>
             {
-                if (unit.AfterUnknownCommit && await unit.CreateCommand(UserById).With("@Id", user.Id).ReadSingleOrDefaultAsync(Rows.User, token).ConfigureAwait(false) is { } stored && stored == user)
+                if (unit.AfterUnknownCommit && await unit.CreateCommand(UserById + " FOR UPDATE").With("@Id", user.Id).ReadSingleOrDefaultAsync(Rows.User, token).ConfigureAwait(false) is { } stored && stored == user)
                 {
                     return Outcome.Created;
                 }
@@ -161,7 +169,13 @@ internal sealed class UserRepository(ShardReader reader, ShardResolver shards, T
                 }
                 catch (MySqlException ex) when (ex.ErrorCode == MySqlErrorCode.DuplicateKeyEntry)
                 {
-                    var decision = await unit.RollBackThenReadInt64Async(unit.CreateCommand(KeyClaims.DecisionOf).With("@Id", user.Id), token).ConfigureAwait(false);
+                    // This call's own earlier attempt (a lost COMMIT) is a success, not a collision: never release its claim.
+                    if (await unit.RollBackThenReadAsync(unit.CreateCommand(UserById).With("@Id", user.Id), Rows.User, token).ConfigureAwait(false) == user)
+                    {
+                        return Outcome.Created;
+                    }
+
+                    var decision = await unit.CreateCommand(KeyClaims.DecisionOf).With("@Id", user.Id).ReadInt64Async(token).ConfigureAwait(false);
                     return ex.IsDuplicateKey("uq_users_phone") ? Outcome.DuplicatePhone : decision == 2 ? Outcome.Fenced : Outcome.IdCollision;
                 }
             }, ct).ConfigureAwait(false);

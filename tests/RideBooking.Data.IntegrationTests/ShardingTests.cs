@@ -207,6 +207,72 @@ public sealed class ShardingTests(ClusterFixture fixture, ITestOutputHelper outp
         Assert.Equal(before, await _db.Rides.GetDriverEarningsAsync());
     }
 
+    [Fact]
+    public async Task The_earnings_backfill_sums_rides_of_every_shard_on_the_drivers_shard()
+    {
+        // Drivers with rides booked by users on other shards only, on their own shard only, and on both.
+        var drivers = new[] { await _db.NewDriverOnShardAsync(1), await _db.NewDriverOnShardAsync(1), await _db.NewDriverOnShardAsync(2), await _db.NewDriverOnShardAsync(3) };
+        var users = new[] { await _db.NewUserOnShardAsync(0), await _db.NewUserOnShardAsync(1), await _db.NewUserOnShardAsync(2), await _db.NewUserOnShardAsync(3) };
+        var rides = new (int User, int Driver, decimal Fare)[]
+        {
+            (0, 0, 11m), (0, 0, 12m), (3, 0, 13m),
+            (1, 1, 21m), (1, 1, 22m),
+            (0, 2, 31m), (2, 2, 32m), (3, 2, 33m),
+            (1, 3, 41m),
+        };
+        foreach (var (user, driver, fare) in rides)
+        {
+            var ride = await _db.Booking.BookAsync(users[user].Id, drivers[driver].Id, fare);
+            await _db.Booking.AcceptAsync(ride.Id, drivers[driver].Id);
+            await _db.Booking.CompleteAsync(ride.Id);
+        }
+
+        var before = await _db.Rides.GetDriverEarningsAsync();
+        foreach (var (driver, index) in drivers.Select((d, i) => (d, i)))
+        {
+            Assert.Contains(before, e => e.DriverId == driver.Id && e.TotalEarnings == rides.Where(r => r.Driver == index).Sum(r => r.Fare));
+        }
+
+        foreach (var shard in fixture.Cluster.Shards)
+        {
+            await using var connection = new MySqlConnection(shard.Primary);
+            await connection.ExecuteAsync("DELETE FROM driver_earnings");
+        }
+
+        // A rollup row on a shard the driver does not live on (as the per-shard rebuild used to write) goes too.
+        await using (var stray = new MySqlConnection(fixture.Cluster.Shards[0].Primary))
+        {
+            await stray.ExecuteAsync(
+                "INSERT INTO driver_earnings (driver_id, total_earnings, completed_rides, updated_at) VALUES (@Id, 99.00, 9, UTC_TIMESTAMP(6))", new { drivers[3].Id });
+        }
+
+        var result = await _db.Services.GetRequiredService<IDriverEarningsBackfill>().RebuildAsync(driversPerBatch: 2);
+
+        Assert.Equal(before.Count, result.DriversWithEarnings);
+        Assert.True(result.Batches >= 4);
+        Assert.Equal(before, await _db.Rides.GetDriverEarningsAsync());
+        foreach (var earnings in before)
+        {
+            Assert.Equal([_db.Resolver.PhysicalShardOf(earnings.DriverId)], await _db.ShardsHoldingAsync("driver_earnings", earnings.DriverId, "driver_id"));
+        }
+
+        var counts = new Dictionary<long, long>();
+        foreach (var shard in fixture.Cluster.Shards)
+        {
+            await using var connection = new MySqlConnection(shard.Primary);
+            foreach (var row in await connection.QueryAsync<(long DriverId, long Count)>("SELECT driver_id, completed_rides FROM driver_earnings"))
+            {
+                counts[row.DriverId] = row.Count;
+            }
+        }
+
+        Assert.Equal(before.Count, counts.Count);
+        foreach (var (driver, index) in drivers.Select((d, i) => (d, i)))
+        {
+            Assert.Equal(rides.Count(r => r.Driver == index), counts[driver.Id]);
+        }
+    }
+
     private static int FreePort()
     {
         var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);

@@ -1,13 +1,20 @@
+using System.Globalization;
+using System.Text;
 using MySqlConnector;
 
 namespace RideBooking.Data.Internal;
 
 /// <summary>
-/// Walks the driver ids that have rides, in id order, a batch at a time (keyset pagination on
-/// ix_rides_driver_status), and replaces the rollup rows of each id window in its own transaction; one physical
-/// shard after the other (a driver's rides and rollup row live on the driver's shard while bookings stay on one shard).
+/// Rebuilds the rollup a window of driver ids at a time, each window in its own short transaction.
+/// On one database: walks the driver ids that have rides (keyset pagination on ix_rides_driver_status) and replaces
+/// the rows of each window from <c>rides</c> in one statement.
+/// Sharded: a driver's rollup row lives on the driver's shard while its rides live on their users' shards, so for
+/// each physical shard it walks the drivers of that shard (keyset on their id), sums each window's completed rides
+/// read from every shard, minus the completions whose outbox message has not been applied on the driver's shard yet
+/// (applying it adds the fare), and replaces the window's rows on the driver's shard with the rows of the drivers
+/// that live there (rows of drivers placed elsewhere go).
 /// </summary>
-internal sealed class DriverEarningsBackfill(RideBookingDataSource dataSource, TransactionRunner runner, TimeProvider time) : IDriverEarningsBackfill
+internal sealed class DriverEarningsBackfill(RideBookingDataSource dataSource, TransactionRunner runner, TimeProvider time, IShardResolver resolver) : IDriverEarningsBackfill
 {
     internal const int MaxBatch = 10_000;
 
@@ -25,14 +32,40 @@ internal sealed class DriverEarningsBackfill(RideBookingDataSource dataSource, T
         SELECT ROW_COUNT();
         """;
 
+    private const string NextDriversOfShard = "SELECT id FROM drivers WHERE id > @After ORDER BY id LIMIT @Batch";
+
+    /// <summary>
+    /// Locks the window's drivers on their shard for the rebuild's transaction: completing a ride of one of them (on its
+    /// shard, or applying a cross-shard completion) frees the driver, so it waits until the window's rows are replaced.
+    /// </summary>
+    private const string LockDriversOfWindow = "SELECT id FROM drivers WHERE id > @After AND id <= @Last ORDER BY id FOR UPDATE";
+
+    /// <summary>
+    /// One statement (one read view): the completed rides of the window on a shard, and the completion messages still in
+    /// that shard's outbox (kind 0: driver, sum, count; kind 1: driver, fare, 1, ride).
+    /// </summary>
+    private const string CompletionsOfWindow = """
+        SELECT 0 AS kind, driver_id, SUM(fare) AS fare, COUNT(*) AS rides, 0 AS ride_id
+        FROM rides WHERE driver_id > @After AND driver_id <= @Last AND status = 'COMPLETED'
+        GROUP BY driver_id
+        UNION ALL
+        SELECT 1, driver_id, fare, 1, ride_id
+        FROM cross_shard_outbox WHERE kind = 'COMPLETED' AND driver_id > @After AND driver_id <= @Last
+        """;
+
+    private const string DeleteWindow = "DELETE FROM driver_earnings WHERE driver_id > @After AND driver_id <= @Last";
+
     public async Task<EarningsBackfillResult> RebuildAsync(int driversPerBatch = 500, CancellationToken ct = default)
     {
         Guard.Limit(driversPerBatch, MaxBatch, nameof(driversPerBatch));
         long withEarnings = 0;
         var batches = 0;
+        var sharded = dataSource.Shards.Length > 1;
         for (var shard = 0; shard < dataSource.Shards.Length; shard++)
         {
-            var (rows, shardBatches) = await RebuildShardAsync(shard, driversPerBatch, ct).ConfigureAwait(false);
+            var (rows, shardBatches) = sharded
+                ? await RebuildDriverShardAsync(shard, driversPerBatch, ct).ConfigureAwait(false)
+                : await RebuildShardAsync(shard, driversPerBatch, ct).ConfigureAwait(false);
             withEarnings += rows;
             batches += shardBatches;
         }
@@ -68,5 +101,138 @@ internal sealed class DriverEarningsBackfill(RideBookingDataSource dataSource, T
 
             after = last;
         }
+    }
+
+    /// <summary>Rebuilds the rollup rows on <paramref name="shard"/>, as the shard of the drivers that live there.</summary>
+    private async Task<(long WithEarnings, int Batches)> RebuildDriverShardAsync(int shard, int driversPerBatch, CancellationToken ct)
+    {
+        long after = long.MinValue, withEarnings = 0;
+        var batches = 0;
+        while (true)
+        {
+            List<long> ids;
+            var connection = await dataSource.Shards[shard].Primary.OpenAsync(ct).ConfigureAwait(false);
+            await using (connection.ConfigureAwait(false))
+            {
+                ids = await new MySqlCommand(NextDriversOfShard, connection).With("@After", after).With("@Batch", driversPerBatch)
+                    .ReadListAsync(r => r.GetInt64(0), ct).ConfigureAwait(false);
+            }
+
+            // The last window reaches the top of the id range, so rollup rows above the last driver go too.
+            var last = ids.Count == driversPerBatch ? ids[^1] : long.MaxValue;
+            var lowerBound = after;
+            withEarnings += await runner.RunAsync("RebuildDriverEarnings", shard, transactional: true,
+                (unit, token) => RebuildDriverWindowAsync(unit, shard, lowerBound, last, token), ct).ConfigureAwait(false);
+            batches++;
+            if (last == long.MaxValue)
+            {
+                return (withEarnings, batches);
+            }
+
+            after = last;
+        }
+    }
+
+    private async Task<long> RebuildDriverWindowAsync(UnitOfWork unit, int shard, long after, long last, CancellationToken ct)
+    {
+        var drivers = await unit.CreateCommand(LockDriversOfWindow).With("@After", after).With("@Last", last)
+            .ReadListAsync(r => r.GetInt64(0), ct).ConfigureAwait(false);
+        var earnings = new SortedDictionary<long, (decimal Total, long Rides)>();
+        foreach (var driver in drivers)
+        {
+            if (driver > 0 && resolver.PhysicalShardOf(driver) == shard)
+            {
+                earnings[driver] = (0m, 0);
+            }
+        }
+
+        // Messages still waiting in an outbox: those not applied here yet are added when they are, so they are left out.
+        var waiting = new List<(long RideId, long DriverId, decimal Fare)>();
+        for (var source = 0; source < dataSource.Shards.Length && earnings.Count > 0; source++)
+        {
+            var connection = await dataSource.Shards[source].Primary.OpenAsync(ct).ConfigureAwait(false);
+            await using (connection.ConfigureAwait(false))
+            {
+                var command = new MySqlCommand(CompletionsOfWindow, connection).With("@After", after).With("@Last", last);
+                await using (command.ConfigureAwait(false))
+                {
+                    var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
+                    await using (reader.ConfigureAwait(false))
+                    {
+                        while (await reader.ReadAsync(ct).ConfigureAwait(false))
+                        {
+                            var driverId = reader.GetInt64(1);
+                            if (!earnings.TryGetValue(driverId, out var sum))
+                            {
+                                continue;
+                            }
+
+                            var fare = reader.GetDecimal(2);
+                            if (Convert.ToInt64(reader.GetValue(0), CultureInfo.InvariantCulture) == 0)
+                            {
+                                earnings[driverId] = (sum.Total + fare, sum.Rides + Convert.ToInt64(reader.GetValue(3), CultureInfo.InvariantCulture));
+                            }
+                            else
+                            {
+                                waiting.Add((Convert.ToInt64(reader.GetValue(4), CultureInfo.InvariantCulture), driverId, fare));
+                            }
+                        }
+                    }
+                }
+            }
+        }
+
+        if (waiting.Count > 0)
+        {
+            var applied = await AppliedRidesAsync(unit, waiting, ct).ConfigureAwait(false);
+            foreach (var (rideId, driverId, fare) in waiting)
+            {
+                if (!applied.Contains(rideId))
+                {
+                    var sum = earnings[driverId];
+                    earnings[driverId] = (sum.Total - fare, sum.Rides - 1);
+                }
+            }
+        }
+
+        await unit.CreateCommand(DeleteWindow).With("@After", after).With("@Last", last).ExecuteAsync(ct).ConfigureAwait(false);
+        var rows = earnings.Where(e => e.Value.Rides > 0).ToList();
+        if (rows.Count == 0)
+        {
+            return 0;
+        }
+
+        var sql = new StringBuilder("INSERT INTO driver_earnings (driver_id, total_earnings, completed_rides, updated_at) VALUES ");
+        for (var i = 0; i < rows.Count; i++)
+        {
+            sql.Append(i == 0 ? "" : ", ").Append(CultureInfo.InvariantCulture, $"(@D{i}, @T{i}, @C{i}, @Now)");
+        }
+
+        var insert = unit.CreateCommand(sql.ToString()).With("@Now", time.UtcNow());
+        for (var i = 0; i < rows.Count; i++)
+        {
+            insert.With($"@D{i}", rows[i].Key).With($"@T{i}", rows[i].Value.Total).With($"@C{i}", rows[i].Value.Rides);
+        }
+
+        await insert.ExecuteAsync(ct).ConfigureAwait(false);
+        return rows.Count;
+    }
+
+    /// <summary>The rides among <paramref name="waiting"/> whose message is already applied on the unit's shard.</summary>
+    private static async Task<HashSet<long>> AppliedRidesAsync(UnitOfWork unit, List<(long RideId, long DriverId, decimal Fare)> waiting, CancellationToken ct)
+    {
+        var sql = new StringBuilder("SELECT ride_id FROM cross_shard_applied WHERE ride_id IN (");
+        for (var i = 0; i < waiting.Count; i++)
+        {
+            sql.Append(i == 0 ? "" : ", ").Append(CultureInfo.InvariantCulture, $"@R{i}");
+        }
+
+        var command = unit.CreateCommand(sql.Append(')').ToString());
+        for (var i = 0; i < waiting.Count; i++)
+        {
+            command.With($"@R{i}", waiting[i].RideId);
+        }
+
+        return [.. await command.ReadListAsync(r => r.GetInt64(0), ct).ConfigureAwait(false)];
     }
 }

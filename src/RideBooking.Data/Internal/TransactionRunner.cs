@@ -314,13 +314,19 @@ internal sealed partial class TransactionRunner
             }
             finally
             {
-                if (!ended)
+                try
                 {
-                    // A business error, another error, or cancellation: nothing of the unit is kept.
-                    await RollBackQuietlyAsync(unit).ConfigureAwait(false);
+                    if (!ended)
+                    {
+                        // A business error, another error, or cancellation: nothing of the unit is kept.
+                        await RollBackQuietlyAsync(unit).ConfigureAwait(false);
+                    }
                 }
-
-                await connection.DisposeAsync().ConfigureAwait(false);
+                finally
+                {
+                    // Even when the rollback itself failed in an unexpected way, the connection is never leaked.
+                    await connection.DisposeAsync().ConfigureAwait(false);
+                }
             }
         }
     }

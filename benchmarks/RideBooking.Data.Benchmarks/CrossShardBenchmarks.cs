@@ -15,7 +15,9 @@ namespace RideBooking.Data.Benchmarks;
 /// </summary>
 public abstract class CrossShardBenchmarkBase : ShardingBenchmarkBase
 {
-    private readonly IdGenerator _ids = new(TimeProvider.System, IdGenerator.MaxWorkerId);
+    // Its own worker id: the seeding generator (worker MaxWorkerId) runs ahead of the clock while it bulk-seeds (16 ids
+    // per millisecond, then it borrows the next one), so a second generator with the same worker id would repeat its ids.
+    private readonly IdGenerator _ids = new(TimeProvider.System, IdGenerator.MaxWorkerId - 1);
     private readonly Random _random = new(20261128);
     private int[][] _logicalByPhysical = [];
 

@@ -88,5 +88,15 @@ if (!smoke)
 
 File.Delete(factsFile);
 
+foreach (var report in summaries.SelectMany(s => s.Reports).Where(r => !r.Success))
+{
+    Console.WriteLine($"benchmarks: failed: {report.BenchmarkCase.DisplayInfo}");
+}
+
+foreach (var error in summaries.Where(s => s.HasCriticalValidationErrors).SelectMany(s => s.ValidationErrors))
+{
+    Console.WriteLine($"benchmarks: invalid: {error.Message}");
+}
+
 Console.WriteLine(failed == 0 ? "benchmarks: all cases ran" : $"benchmarks: {failed} case(s) failed");
 return failed == 0 ? 0 : 1;

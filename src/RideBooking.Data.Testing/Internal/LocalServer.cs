@@ -75,6 +75,9 @@ internal static class LocalServer
 
     public static string DataFolder(string folder) => Path.Combine(folder, "data");
 
+    /// <summary>The server's own temporary folder, beside its data folder.</summary>
+    public static string TempFolder(string folder) => Path.Combine(folder, "tmp");
+
     /// <summary>
     /// Copies an initialized, stopped data folder: much faster than initializing another one. MySQL's
     /// auto.cnf is left out so that every copy gets its own server_uuid (GTIDs depend on it).
@@ -99,13 +102,17 @@ internal static class LocalServer
     /// <summary>Initializes a data folder with a password-less root.</summary>
     public static async Task InitializeAsync(LocalServerFlavor flavor, string data, LocalServerSettings settings, CancellationToken ct)
     {
+        // Every server of the kit gets a temporary folder of its own: several servers initialized at once in the shared
+        // system folder can trip over each other's temporary tables.
+        var temporary = TempFolder(Path.GetDirectoryName(data)!);
+        Directory.CreateDirectory(temporary);
         var binary = flavor.Binary;
         (int ExitCode, string Output) result;
         if (flavor.IsMariaDb)
         {
             var installer = FindInstaller(binary)
                 ?? throw new InvalidOperationException($"Found {binary} but not mariadb-install-db next to it or on PATH; install the full MariaDB server package.");
-            List<string> args = ["--no-defaults", $"--datadir={data}", "--auth-root-authentication-method=normal", "--skip-test-db", "--skip-name-resolve", .. settings.RedoLogArguments(flavor)];
+            List<string> args = ["--no-defaults", $"--datadir={data}", $"--tmpdir={temporary}", "--auth-root-authentication-method=normal", "--skip-test-db", "--skip-name-resolve", .. settings.RedoLogArguments(flavor)];
             if (flavor.RunAsRoot)
             {
                 args.Add("--user=root");
@@ -127,7 +134,7 @@ internal static class LocalServer
         }
         else
         {
-            List<string> args = ["--no-defaults", "--initialize-insecure", $"--datadir={data}", .. settings.RedoLogArguments(flavor)];
+            List<string> args = ["--no-defaults", "--initialize-insecure", $"--datadir={data}", $"--tmpdir={temporary}", .. settings.RedoLogArguments(flavor)];
             if (flavor.RunAsRoot)
             {
                 args.Add("--user=root");
@@ -166,12 +173,14 @@ internal static class LocalServer
     private static async Task<LocalServerInstance> LaunchOnPortAsync(LocalServerFlavor flavor, string folder, LocalServerSettings settings, int port, CancellationToken ct)
     {
         var binary = flavor.Binary;
+        Directory.CreateDirectory(TempFolder(folder));
         var errorLog = Path.Combine(folder, $"error-{port}.log");
         var serverPidFile = Path.Combine(folder, "server.pid");
         List<string> serverArgs =
         [
             "--no-defaults",
             $"--datadir={DataFolder(folder)}",
+            $"--tmpdir={TempFolder(folder)}",
             $"--socket={Path.Combine(folder, "mysqld.sock")}",
             $"--port={port}",
             "--bind-address=127.0.0.1",

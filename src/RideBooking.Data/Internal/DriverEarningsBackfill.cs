@@ -63,9 +63,10 @@ internal sealed class DriverEarningsBackfill(RideBookingDataSource dataSource, T
         var sharded = dataSource.Shards.Length > 1;
         for (var shard = 0; shard < dataSource.Shards.Length; shard++)
         {
+            var target = shard;
             var (rows, shardBatches) = sharded
-                ? await RebuildDriverShardAsync(shard, driversPerBatch, ct).ConfigureAwait(false)
-                : await RebuildShardAsync(shard, driversPerBatch, ct).ConfigureAwait(false);
+                ? await RebuildWindowsAsync(shard, NextDriversOfShard, driversPerBatch, (unit, after, last, token) => RebuildDriverWindowAsync(unit, target, after, last, token), ct).ConfigureAwait(false)
+                : await RebuildWindowsAsync(shard, NextDriverIds, driversPerBatch, RebuildLocalWindowAsync, ct).ConfigureAwait(false);
             withEarnings += rows;
             batches += shardBatches;
         }
@@ -73,7 +74,13 @@ internal sealed class DriverEarningsBackfill(RideBookingDataSource dataSource, T
         return new EarningsBackfillResult(withEarnings, batches);
     }
 
-    private async Task<(long WithEarnings, int Batches)> RebuildShardAsync(int shard, int driversPerBatch, CancellationToken ct)
+    /// <summary>
+    /// Walks the driver ids that <paramref name="nextIds"/> lists on <paramref name="shard"/>, a window of
+    /// <paramref name="driversPerBatch"/> at a time, and rebuilds each window (after, last] in its own transaction there.
+    /// The last window reaches the top of the id range, so rollup rows above the last driver go too.
+    /// </summary>
+    private async Task<(long WithEarnings, int Batches)> RebuildWindowsAsync(
+        int shard, string nextIds, int driversPerBatch, Func<UnitOfWork, long, long, CancellationToken, Task<long>> rebuild, CancellationToken ct)
     {
         long after = long.MinValue, withEarnings = 0;
         var batches = 0;
@@ -83,46 +90,14 @@ internal sealed class DriverEarningsBackfill(RideBookingDataSource dataSource, T
             var connection = await dataSource.Shards[shard].Primary.OpenAsync(ct).ConfigureAwait(false);
             await using (connection.ConfigureAwait(false))
             {
-                ids = await new MySqlCommand(NextDriverIds, connection).With("@After", after).With("@Batch", driversPerBatch)
+                ids = await new MySqlCommand(nextIds, connection).With("@After", after).With("@Batch", driversPerBatch)
                     .ReadListAsync(r => r.GetInt64(0), ct).ConfigureAwait(false);
             }
 
-            // The last window reaches the top of the id range, so rollup rows of drivers without rides go too.
-            var last = ids.Count == driversPerBatch ? ids[^1] : long.MaxValue;
-            var now = time.UtcNow();
-            var lowerBound = after;
-            withEarnings += await runner.RunAsync("RebuildDriverEarnings", shard, transactional: true, (unit, token) =>
-                unit.CreateCommand(RebuildWindow).With("@After", lowerBound).With("@Last", last).With("@Now", now).ReadInt64Async(token), ct).ConfigureAwait(false);
-            batches++;
-            if (last == long.MaxValue)
-            {
-                return (withEarnings, batches);
-            }
-
-            after = last;
-        }
-    }
-
-    /// <summary>Rebuilds the rollup rows on <paramref name="shard"/>, as the shard of the drivers that live there.</summary>
-    private async Task<(long WithEarnings, int Batches)> RebuildDriverShardAsync(int shard, int driversPerBatch, CancellationToken ct)
-    {
-        long after = long.MinValue, withEarnings = 0;
-        var batches = 0;
-        while (true)
-        {
-            List<long> ids;
-            var connection = await dataSource.Shards[shard].Primary.OpenAsync(ct).ConfigureAwait(false);
-            await using (connection.ConfigureAwait(false))
-            {
-                ids = await new MySqlCommand(NextDriversOfShard, connection).With("@After", after).With("@Batch", driversPerBatch)
-                    .ReadListAsync(r => r.GetInt64(0), ct).ConfigureAwait(false);
-            }
-
-            // The last window reaches the top of the id range, so rollup rows above the last driver go too.
             var last = ids.Count == driversPerBatch ? ids[^1] : long.MaxValue;
             var lowerBound = after;
             withEarnings += await runner.RunAsync("RebuildDriverEarnings", shard, transactional: true,
-                (unit, token) => RebuildDriverWindowAsync(unit, shard, lowerBound, last, token), ct).ConfigureAwait(false);
+                (unit, token) => rebuild(unit, lowerBound, last, token), ct).ConfigureAwait(false);
             batches++;
             if (last == long.MaxValue)
             {
@@ -132,6 +107,10 @@ internal sealed class DriverEarningsBackfill(RideBookingDataSource dataSource, T
             after = last;
         }
     }
+
+    /// <summary>One database: the window's rollup rows replaced from the rides stored beside them.</summary>
+    private Task<long> RebuildLocalWindowAsync(UnitOfWork unit, long after, long last, CancellationToken ct) =>
+        unit.CreateCommand(RebuildWindow).With("@After", after).With("@Last", last).With("@Now", time.UtcNow()).ReadInt64Async(ct);
 
     private async Task<long> RebuildDriverWindowAsync(UnitOfWork unit, int shard, long after, long last, CancellationToken ct)
     {

@@ -80,21 +80,18 @@ internal sealed class UnitOfWork(
         }
     }
 
-    /// <summary>Runs an autocommit write with no result set, reading its GTID in the same round trip when tracked.</summary>
-    public async Task<int> ExecuteWriteAsync(MySqlCommand command, CancellationToken ct)
+    /// <summary>
+    /// Runs (and consumes) a command whose only result set is the GTID read appended to it, keeps that GTID, and returns
+    /// the rows the command's writes affected.
+    /// </summary>
+    private async Task<int> ExecuteReadingWriteMarkAsync(MySqlCommand command, CancellationToken ct)
     {
-        if (WriteMarkQuery is null)
-        {
-            return await command.ExecuteAsync(ct).ConfigureAwait(false);
-        }
-
         await using (command.ConfigureAwait(false))
         {
-            MarkWrite(command);
             var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
             await using (reader.ConfigureAwait(false))
             {
-                // The write has no result set, so the reader starts on the GTID's.
+                // The writes have no result set, so the reader starts on the GTID's.
                 if (reader.FieldCount > 0 && await reader.ReadAsync(ct).ConfigureAwait(false) && !reader.IsDBNull(0))
                 {
                     WriteMark = reader.GetString(0);
@@ -104,6 +101,17 @@ internal sealed class UnitOfWork(
                 return reader.RecordsAffected;
             }
         }
+    }
+
+    /// <summary>Runs an autocommit write with no result set, reading its GTID in the same round trip when tracked.</summary>
+    public async Task<int> ExecuteWriteAsync(MySqlCommand command, CancellationToken ct)
+    {
+        if (WriteMarkQuery is null)
+        {
+            return await command.ExecuteAsync(ct).ConfigureAwait(false);
+        }
+
+        return await ExecuteReadingWriteMarkAsync(MarkWrite(command), ct).ConfigureAwait(false);
     }
 
     /// <summary>Sends COMMIT (and the GTID read when tracked) as the runner's own round trip.</summary>
@@ -149,21 +157,8 @@ internal sealed class UnitOfWork(
             return await command.ExecuteAsync(ct).ConfigureAwait(false);
         }
 
-        await using (command.ConfigureAwait(false))
-        {
-            command.CommandText += ";\n" + WriteMarkQuery;
-            var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
-            await using (reader.ConfigureAwait(false))
-            {
-                if (reader.FieldCount > 0 && await reader.ReadAsync(ct).ConfigureAwait(false) && !reader.IsDBNull(0))
-                {
-                    WriteMark = reader.GetString(0);
-                }
-
-                await CaptureWriteMarkAsync(reader, ct).ConfigureAwait(false);
-                return reader.RecordsAffected;
-            }
-        }
+        command.CommandText += ";\n" + WriteMarkQuery;
+        return await ExecuteReadingWriteMarkAsync(command, ct).ConfigureAwait(false);
     }
 
     /// <summary>Ends the transaction with ROLLBACK and runs the command's query after it, in one round trip; returns its first row or <see langword="null"/>.</summary>

@@ -3,19 +3,6 @@ using RideBooking.Data.Testing.Internal;
 
 namespace RideBooking.Data.Testing;
 
-/// <summary>Where the test server came from.</summary>
-public enum TestServerSource
-{
-    /// <summary>The server named by the <c>RIDEBOOKING_MYSQL</c> environment variable.</summary>
-    EnvironmentVariable,
-
-    /// <summary>A <c>mysql:8.4</c> container started through Testcontainers.</summary>
-    Testcontainers,
-
-    /// <summary>A throwaway <c>mariadbd</c> or <c>mysqld</c> started from a local binary on a free loopback port.</summary>
-    LocalBinary,
-}
-
 /// <summary>
 /// A fresh, uniquely named database with the RideBooking.Data schema applied, dropped on dispose.
 /// </summary>

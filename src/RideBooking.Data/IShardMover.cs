@@ -37,11 +37,3 @@ public interface IShardMover
     /// <exception cref="InvalidOperationException">A logical shard is moving to another physical shard, a custom shard map is registered, or a copy did not verify.</exception>
     Task<ShardMoveResult> MoveManyAsync(IReadOnlyCollection<int> logicalShards, int targetPhysicalShard, CancellationToken cancellationToken = default);
 }
-
-/// <summary>What a move did.</summary>
-/// <param name="LogicalShards">The logical shards now placed on the target.</param>
-/// <param name="TargetPhysicalShard">Where they are now.</param>
-/// <param name="RowsCopied">The rows written to the target (all tables; a re-run copies again what was already there).</param>
-/// <param name="RowsDeleted">The rows deleted from the old physical shards.</param>
-/// <param name="Elapsed">How long the move took, waits included.</param>
-public sealed record ShardMoveResult(IReadOnlyList<int> LogicalShards, int TargetPhysicalShard, long RowsCopied, long RowsDeleted, TimeSpan Elapsed);

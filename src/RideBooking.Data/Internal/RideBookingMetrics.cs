@@ -5,7 +5,7 @@ namespace RideBooking.Data.Internal;
 /// <summary>The library's own meter, "RideBooking.Data": bookings, conflicts, transaction retries, reads by target and replica lag.</summary>
 internal sealed class RideBookingMetrics : IDisposable
 {
-    public const string MeterName = "RideBooking.Data";
+    public const string MeterName = RideBookingTelemetry.MeterName;
 
     private readonly Meter _meter;
     private readonly Counter<long> _retries;

@@ -17,7 +17,8 @@ public interface IPaymentRepository
     /// <exception cref="EntityNotFoundException">The ride does not exist.</exception>
     /// <exception cref="InvalidRideStateException">The ride is not completed.</exception>
     /// <exception cref="PaymentConflictException">
-    /// The transaction id is stored with another ride or amount, or the ride is already paid under another transaction id.
+    /// The transaction id is stored with another ride or amount, or the ride already has a pending or succeeded payment under another
+    /// transaction id (a ride whose earlier attempts all failed can be paid again under a new transaction id).
     /// </exception>
     Task<PaymentResult> RecordAsync(long rideId, string transactionId, decimal amount, CancellationToken ct = default);
 

@@ -2,7 +2,7 @@ namespace RideBooking.Data;
 
 /// <summary>
 /// The payment contradicts one already stored: the same transaction id with another ride or
-/// amount, a ride already paid under another transaction id, or a change of a final status.
+/// amount, a ride that already has a pending or succeeded payment under another transaction id, or a change of a final status.
 /// </summary>
 public sealed class PaymentConflictException : RideBookingException
 {

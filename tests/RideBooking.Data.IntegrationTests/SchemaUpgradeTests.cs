@@ -174,12 +174,21 @@ public sealed class SchemaUpgradeTests : IAsyncLifetime
 
         var finished = DateTime.UtcNow;
 
-        // Every original row and column is intact, and every 0.1.0 column, index and constraint is still there as it was.
+        // Every original row and column is intact, and every 0.1.0 column, index and constraint is still there as it was,
+        // except one payment per ride (uq_payments_ride), which 009 replaces by one live payment per ride.
         Assert.Equal(checksumsBefore, await ChecksumsAsync(connection, originalColumns));
         var describedAfter = (await SchemaSnapshot.DescribeAsync(connection)).Split('\n');
+        static bool ReplacedBy009(string line) => line.StartsWith("payments|uq_payments_ride|", StringComparison.Ordinal);
+        static bool AddedBy009(string line) =>
+            line.StartsWith("payments|active_ride_id|", StringComparison.Ordinal)
+            || line.StartsWith("payments|uq_payments_active_ride|", StringComparison.Ordinal)
+            || line.StartsWith("payments|ix_payments_ride|", StringComparison.Ordinal);
+        Assert.Contains(describedBefore.Split('\n'), ReplacedBy009);
         Assert.Equal(
-            describedBefore.Split('\n'),
-            describedAfter.Where(line => SchemaSnapshot.Tables.Contains(line.Split('|')[0]) && !line.Contains("|logical_shard|", StringComparison.Ordinal) && !line.Contains("_logical_shard|", StringComparison.Ordinal)));
+            describedBefore.Split('\n').Where(line => !ReplacedBy009(line)),
+            describedAfter.Where(line => SchemaSnapshot.Tables.Contains(line.Split('|')[0]) && !line.Contains("|logical_shard|", StringComparison.Ordinal) && !line.Contains("_logical_shard|", StringComparison.Ordinal) && !AddedBy009(line)));
+        Assert.DoesNotContain(describedAfter, ReplacedBy009);
+        Assert.Contains("payments|uq_payments_active_ride|0|1|active_ride_id|A", describedAfter);
 
         foreach (var table in SchemaSnapshot.Tables)
         {
@@ -214,7 +223,7 @@ public sealed class SchemaUpgradeTests : IAsyncLifetime
         var history = (await connection.QueryAsync<(string Script, string Checksum, DateTime AppliedAt)>(
             "SELECT script, checksum, applied_at FROM schema_history ORDER BY script")).ToList();
         Assert.Equal(RideBookingSchema.Scripts.Select(s => s.Key), history.Select(h => h.Script));
-        Assert.Equal(["001_users_and_drivers.sql", "002_rides_and_payments.sql", "003_driver_earnings.sql", "004_schema_history.sql", "005_logical_shards.sql", "006_cross_shard.sql", "007_unique_keys.sql", "008_shard_placements.sql"], history.Select(h => h.Script));
+        Assert.Equal(["001_users_and_drivers.sql", "002_rides_and_payments.sql", "003_driver_earnings.sql", "004_schema_history.sql", "005_logical_shards.sql", "006_cross_shard.sql", "007_unique_keys.sql", "008_shard_placements.sql", "009_payment_attempts.sql"], history.Select(h => h.Script));
         Assert.Equal(RideBookingSchema.Scripts.Select(s => RideBookingSchema.Checksum(s.Value)), history.Select(h => h.Checksum));
         Assert.All(history, h => Assert.InRange(h.AppliedAt, started.AddSeconds(-1), finished.AddSeconds(1)));
         Assert.Equal(history.Select(h => h.Script), await RideBookingSchema.GetAppliedScriptsAsync(ConnectionString));

@@ -433,6 +433,30 @@ public sealed class UniqueKeyTests(ClusterFixture fixture, ITestOutputHelper out
     }
 
     /// <summary>The exception of a process that died at a step: the library lets it through and undoes nothing.</summary>
+    [Fact]
+    public async Task A_ride_paid_across_shards_is_payable_again_after_a_failed_attempt_and_only_one_attempt_is_live()
+    {
+        // The ride on shard 0; the failed attempt's transaction id homed on shard 1 (claim on another shard), the retry's
+        // on shard 2, and a third attempt homed on the ride's own shard (one local transaction) while the retry is live.
+        var ride = await CompletedRideOnShardAsync(0);
+        var failed = TransactionIdHomedOn(1);
+        var retry = TransactionIdHomedOn(2);
+        var third = TransactionIdHomedOn(0);
+        await _db.Payments.RecordAsync(ride.Id, failed, ride.Fare);
+        await _db.Payments.SetStatusAsync(failed, PaymentStatus.Failed);
+
+        var retried = await _db.Payments.RecordAsync(ride.Id, retry, ride.Fare);
+        Assert.False(retried.AlreadyRecorded);
+        await Assert.ThrowsAsync<PaymentConflictException>(() => _db.Payments.RecordAsync(ride.Id, third, ride.Fare));
+        await _db.Payments.SetStatusAsync(retry, PaymentStatus.Succeeded);
+
+        Assert.Equal(PaymentStatus.Failed, (await _db.Payments.GetByTransactionIdAsync(failed))!.Status);
+        Assert.Equal(PaymentStatus.Succeeded, (await _db.Payments.GetByTransactionIdAsync(retry))!.Status);
+        Assert.Null(await _db.Payments.GetByTransactionIdAsync(third));
+        Assert.Empty(await ShardsHoldingClaimAsync("transaction_claims", "transaction_id", third));
+        await AssertKeysConsistentAsync();
+    }
+
     private sealed class ProcessDied : Exception
     {
     }

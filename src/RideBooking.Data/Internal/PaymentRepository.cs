@@ -60,7 +60,8 @@ internal sealed class PaymentRepository(ShardReader reader, ShardResolver shards
     private const string ClaimedPaymentId = "SELECT payment_id FROM transaction_claims WHERE transaction_id = @TransactionId";
 
     /// <summary>For a completed ride whose payment insert changed nothing and found no payment under its transaction id: is the ride paid at all.</summary>
-    private const string RideHasPayment = "SELECT EXISTS (SELECT 1 FROM payments WHERE ride_id = @RideId)";
+    // A ride is unpaid while no payment of it is PENDING or SUCCEEDED (failed attempts do not count; see 009).
+    private const string RideHasPayment = "SELECT EXISTS (SELECT 1 FROM payments WHERE active_ride_id = @RideId)";
 
     private static readonly Func<MySqlDataReader, CancellationToken, Task<Payment?>> ReadPayment = static (r, ct) => r.ReadSingleOrDefaultAsync(Rows.Payment, ct);
     private static readonly Func<MySqlDataReader, CancellationToken, Task<long>> ReadId =
@@ -288,7 +289,7 @@ internal sealed class PaymentRepository(ShardReader reader, ShardResolver shards
         if (stored is null)
         {
             metrics.Conflict("RecordPayment", "ride_already_paid");
-            throw new PaymentConflictException($"Ride {rideId} is already paid under another transaction id.");
+            throw new PaymentConflictException($"Ride {rideId} already has a pending or succeeded payment under another transaction id.");
         }
 
         if (stored.RideId != rideId || stored.Amount != amount)

@@ -99,14 +99,12 @@ public sealed class ExplainTests(DatabaseFixture db) : IClassFixture<DatabaseFix
     [Fact]
     public async Task Ranking_reads_a_range_of_the_earnings_index_not_the_whole_rollup()
     {
-        await using var connection = new MySqlConnector.MySqlConnection(new MySqlConnector.MySqlConnectionStringBuilder(db.ConnectionString) { AllowUserVariables = true }.ConnectionString);
-        await connection.OpenAsync();
-        // Same session: the threshold statement sets the variable the ranking query reads.
-        var threshold = await connection.QueryAsync(RideRepository.TopDriversThreshold + "; EXPLAIN " + RideRepository.TopDriversByEarnings, new { Skip = 4 });
-        var plan = threshold.Select(r => (IDictionary<string, object>)r).ToList();
-        var scan = Assert.Single(plan, row => Text(row, "table") == "driver_earnings");
-        Assert.Equal("ix_driver_earnings_total", Text(scan, "key"));
-        Assert.Equal("range", Text(scan, "type"));
+        // One statement: the threshold is a subquery read from the top of the index, the ranking a range of the same index.
+        var plan = await ExplainAsync(RideRepository.TopDrivers, new { Skip = 4 });
+        var scans = plan.Where(row => Text(row, "table") == "driver_earnings").ToList();
+        Assert.Equal(2, scans.Count);
+        Assert.All(scans, scan => Assert.Equal("ix_driver_earnings_total", Text(scan, "key")));
+        Assert.Contains(scans, scan => Text(scan, "type") == "range");
         Assert.DoesNotContain(plan, row => Text(row, "table") == "rides");
 
         var subquery = await ExplainAsync("SELECT total_earnings FROM driver_earnings ORDER BY total_earnings DESC LIMIT 1 OFFSET @Skip", new { Skip = 4 });

@@ -32,24 +32,23 @@ internal sealed class RideRepository(ShardReader reader, ShardResolver shards) :
     /// at least this much, and every driver who earns at least this much is ranked <c>top</c> or better.
     /// </summary>
     internal const string TopDriversThreshold = """
-        SET @rb_threshold = COALESCE(
-          (SELECT total_earnings FROM driver_earnings ORDER BY total_earnings DESC LIMIT 1 OFFSET @Skip), 0)
+        COALESCE((SELECT total_earnings FROM driver_earnings ORDER BY total_earnings DESC LIMIT 1 OFFSET @Skip), 0)
         """;
 
     /// <summary>
     /// RANK() over the drivers that earn at least the threshold: a range of ix_driver_earnings_total,
     /// not the whole rollup. The ranks equal those over all drivers because everyone who earns more is
-    /// inside the range. Sent in one round trip together with <see cref="TopDriversThreshold"/>.
+    /// inside the range. The threshold is a subquery of the same statement, so both read one snapshot:
+    /// a driver overtaking the others between two statements could otherwise be ranked below <c>top</c>
+    /// or push a driver of the top out of the answer.
     /// </summary>
-    internal const string TopDriversByEarnings = """
+    internal const string TopDrivers = $"""
         SELECT driver_id AS DriverId, total_earnings AS Earnings,
                CAST(RANK() OVER (ORDER BY total_earnings DESC) AS SIGNED) AS `Rank`
         FROM driver_earnings
-        WHERE total_earnings >= @rb_threshold
+        WHERE total_earnings >= {TopDriversThreshold}
         ORDER BY `Rank`, DriverId
         """;
-
-    internal const string TopDrivers = $"{TopDriversThreshold};\n{TopDriversByEarnings}";
 
     private static readonly Func<MySqlDataReader, CancellationToken, Task<Ride?>> ReadRide = static (r, ct) => r.ReadSingleOrDefaultAsync(Rows.Ride, ct);
     private static readonly Func<MySqlDataReader, CancellationToken, Task<List<Ride>>> ReadRides = static (r, ct) => r.ReadListAsync(Rows.Ride, ct);

@@ -92,6 +92,73 @@ public sealed class BackfillTests(DatabaseFixture db) : IClassFixture<DatabaseFi
         Assert.All(drivers, d => Assert.Contains(expected, e => e.DriverId == d.Id && e.TotalEarnings == (15 * 10m) + 105m));
     }
 
+    [Fact]
+    public async Task First_completions_committed_while_a_window_is_rebuilt_are_kept_and_fail_nothing()
+    {
+        var backfill = db.Services.GetRequiredService<IDriverEarningsBackfill>();
+        await using var connection = await db.OpenAsync();
+        await connection.ExecuteAsync("DELETE FROM payments; DELETE FROM rides; DELETE FROM driver_earnings");
+
+        // Drivers who have never completed a ride: each one's first completion inserts its rollup row.
+        const int Fresh = 40;
+        const int Batch = 10_000;
+        var users = await Task.WhenAll(Enumerable.Range(0, Fresh).Select(_ => db.NewUserAsync()));
+        var drivers = await Task.WhenAll(Enumerable.Range(0, Fresh).Select(_ => db.NewDriverAsync()));
+        var rides = new List<Ride>();
+        for (var i = 0; i < Fresh; i++)
+        {
+            var ride = await db.Booking.BookAsync(users[i].Id, drivers[i].Id, 7m + i);
+            rides.Add(await db.Booking.AcceptAsync(ride.Id, drivers[i].Id));
+        }
+
+        // In the same window, after the fresh drivers in key order, many drivers with earnings (rides written without the
+        // library): rebuilding the window deletes and inserts their rollup rows, which takes a while after it has passed the
+        // fresh drivers' keys.
+        await connection.ExecuteAsync("""
+            INSERT INTO rides (id, user_id, driver_id, status, fare, created_at, updated_at)
+            SELECT 20000000 + n, @UserId, @FirstDriver + n, 'COMPLETED', 10 + n % 90, UTC_TIMESTAMP(6), UTC_TIMESTAMP(6)
+            FROM (SELECT a.d + 10 * b.d + 100 * c.d + 1000 * e.d AS n
+                  FROM (SELECT 0 AS d UNION ALL SELECT 1 UNION ALL SELECT 2 UNION ALL SELECT 3 UNION ALL SELECT 4 UNION ALL SELECT 5 UNION ALL SELECT 6 UNION ALL SELECT 7 UNION ALL SELECT 8 UNION ALL SELECT 9) a
+                  CROSS JOIN (SELECT 0 AS d UNION ALL SELECT 1 UNION ALL SELECT 2 UNION ALL SELECT 3 UNION ALL SELECT 4 UNION ALL SELECT 5 UNION ALL SELECT 6 UNION ALL SELECT 7 UNION ALL SELECT 8 UNION ALL SELECT 9) b
+                  CROSS JOIN (SELECT 0 AS d UNION ALL SELECT 1 UNION ALL SELECT 2 UNION ALL SELECT 3 UNION ALL SELECT 4 UNION ALL SELECT 5 UNION ALL SELECT 6 UNION ALL SELECT 7 UNION ALL SELECT 8 UNION ALL SELECT 9) c
+                  CROSS JOIN (SELECT 0 AS d UNION ALL SELECT 1 UNION ALL SELECT 2 UNION ALL SELECT 3 UNION ALL SELECT 4 UNION ALL SELECT 5 UNION ALL SELECT 6 UNION ALL SELECT 7 UNION ALL SELECT 8 UNION ALL SELECT 9) e) digits
+            WHERE n < @Count
+            """, new { UserId = users[0].Id, FirstDriver = drivers.Max(d => d.Id) + 1, Count = Batch - Fresh - 1 });
+        await backfill.RebuildAsync(Batch);
+
+        // The window is rebuilt again and again while the first completions commit one after another.
+        using var stop = new CancellationTokenSource();
+        var rebuilds = Task.Run(async () =>
+        {
+            var runs = 0;
+            while (!stop.IsCancellationRequested || runs == 0)
+            {
+                await backfill.RebuildAsync(Batch);
+                runs++;
+            }
+
+            return runs;
+        });
+        try
+        {
+            var random = new Random(Fresh);
+            foreach (var ride in rides)
+            {
+                await db.Booking.CompleteAsync(ride.Id);
+                await Task.Delay(random.Next(5, 40));
+            }
+        }
+        finally
+        {
+            await stop.CancelAsync();
+        }
+
+        Assert.True(await rebuilds > 0);
+        var expected = (await connection.QueryAsync<DriverEarnings>(EarningsFromRides)).ToList();
+        Assert.Equal(expected, await db.Rides.GetDriverEarningsAsync());
+        Assert.All(rides, ride => Assert.Contains(new DriverEarnings(ride.DriverId, ride.Fare), expected));
+    }
+
     [Theory]
     [InlineData(0)]
     [InlineData(10_001)]

@@ -109,8 +109,17 @@ internal sealed class DriverEarningsBackfill(RideBookingDataSource dataSource, T
     }
 
     /// <summary>One database: the window's rollup rows replaced from the rides stored beside them.</summary>
-    private Task<long> RebuildLocalWindowAsync(UnitOfWork unit, long after, long last, CancellationToken ct) =>
-        unit.CreateCommand(RebuildWindow).With("@After", after).With("@Last", last).With("@Now", time.UtcNow()).ReadInt64Async(ct);
+    /// <summary>
+    /// Locks the window's drivers first: a completion updates its driver before it adds to the rollup, so none can commit
+    /// between the DELETE and the INSERT ... SELECT (a first completion committed there would insert the row the rebuild
+    /// inserts too, failing the batch with a duplicate key). A completion waiting on the lock adds its fare once the
+    /// rebuilt rows are committed; the rebuild did not count its ride, which was not completed yet.
+    /// </summary>
+    private async Task<long> RebuildLocalWindowAsync(UnitOfWork unit, long after, long last, CancellationToken ct)
+    {
+        await unit.CreateCommand(LockDriversOfWindow).With("@After", after).With("@Last", last).ReadListAsync(r => r.GetInt64(0), ct).ConfigureAwait(false);
+        return await unit.CreateCommand(RebuildWindow).With("@After", after).With("@Last", last).With("@Now", time.UtcNow()).ReadInt64Async(ct).ConfigureAwait(false);
+    }
 
     private async Task<long> RebuildDriverWindowAsync(UnitOfWork unit, int shard, long after, long last, CancellationToken ct)
     {

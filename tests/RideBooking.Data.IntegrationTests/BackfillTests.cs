@@ -100,8 +100,8 @@ public sealed class BackfillTests(DatabaseFixture db) : IClassFixture<DatabaseFi
         await connection.ExecuteAsync("DELETE FROM payments; DELETE FROM rides; DELETE FROM driver_earnings");
 
         // Drivers who have never completed a ride: each one's first completion inserts its rollup row.
-        const int Fresh = 40;
-        const int Batch = 10_000;
+        const int Fresh = 20;
+        const int Batch = 5_000;
         var users = await Task.WhenAll(Enumerable.Range(0, Fresh).Select(_ => db.NewUserAsync()));
         var drivers = await Task.WhenAll(Enumerable.Range(0, Fresh).Select(_ => db.NewDriverAsync()));
         var rides = new List<Ride>();

@@ -10,7 +10,6 @@ namespace RideBooking.Data.Benchmarks;
 /// the same run as the hand-written reader: a user by id and the latest 10 rides of a user. Every case opens its own
 /// connection, runs the library's own SQL with the same parameters and returns the same records.
 /// </summary>
-[BenchmarkCategory("Dapper.AOT")]
 [DapperAot]
 public class DapperAotBenchmarks : QueryBenchmarkBase
 {
@@ -31,6 +30,7 @@ public class DapperAotBenchmarks : QueryBenchmarkBase
     }
 
     [Benchmark(Baseline = true)]
+    [BenchmarkCategory("Dapper.AOT: user by id")]
     public async Task<User?> UserHandWritten()
     {
         await using var connection = new MySqlConnection(ConnectionString);
@@ -42,6 +42,7 @@ public class DapperAotBenchmarks : QueryBenchmarkBase
     }
 
     [Benchmark]
+    [BenchmarkCategory("Dapper.AOT: user by id")]
     public async Task<User?> UserDapperAot()
     {
         await using var connection = new MySqlConnection(ConnectionString);
@@ -49,11 +50,13 @@ public class DapperAotBenchmarks : QueryBenchmarkBase
         return await connection.QueryFirstOrDefaultAsync<User>(UserRepository.UserById, new { Id = _userId });
     }
 
-    [Benchmark]
+    [Benchmark(Baseline = true)]
+    [BenchmarkCategory("Dapper.AOT: latest 10 rides")]
     public Task<List<Ride>> LatestHandWritten() =>
         HandWritten.RidesAsync(ConnectionString, RideRepository.LatestRidesForUser, "@UserId", _userId, "@Limit", 10);
 
     [Benchmark]
+    [BenchmarkCategory("Dapper.AOT: latest 10 rides")]
     public async Task<List<Ride>> LatestDapperAot()
     {
         await using var connection = new MySqlConnection(ConnectionString);

@@ -90,7 +90,11 @@ public sealed class HostReadExplainTests(DatabaseFixture db) : IClassFixture<Dat
     public async Task The_payment_of_a_ride_reads_the_payments_ride_index()
     {
         var plan = Assert.Single(await ExplainAsync(PaymentRepository.PaymentForRide, new { RideId = PaidRideId }));
-        Assert.StartsWith("uq_payments_ride", Text(plan, "key"), StringComparison.Ordinal);
+        // Whichever index of payments leads with ride_id (unique while a ride has one payment, plain when failed attempts are kept).
+        await using var connection = await db.OpenAsync();
+        var rideIndexes = (await connection.QueryAsync<string>(
+            "SELECT index_name FROM information_schema.statistics WHERE table_schema = DATABASE() AND table_name = 'payments' AND column_name = 'ride_id' AND seq_in_index = 1")).ToList();
+        Assert.Contains(Text(plan, "key"), rideIndexes);
         Assert.NotEqual("ALL", Text(plan, "type"));
     }
 }

@@ -60,7 +60,7 @@ Type[] suites =
 [
     typeof(LatestRidesBenchmarks), typeof(TopDriversBenchmarks), typeof(DriverEarningsBenchmarks),
     typeof(BookingBenchmarks), typeof(HotDriverBenchmarks),
-    typeof(PaymentFirstRecordBenchmarks), typeof(PaymentReplayBenchmarks), typeof(EfCoreBenchmarks),
+    typeof(PaymentFirstRecordBenchmarks), typeof(PaymentReplayBenchmarks), typeof(EfCoreBenchmarks), typeof(DapperAotBenchmarks),
     typeof(ShardedUserReadBenchmarks), typeof(ShardedLatestRidesBenchmarks), typeof(ShardedBookingBenchmarks),
     typeof(ShardedTopDriversBenchmarks), typeof(ShardedReplicaWaitBenchmarks),
     typeof(CrossShardBookingBenchmarks), typeof(CrossShardThroughputBenchmarks), typeof(CrossShardRecoveryBenchmarks),

@@ -6,6 +6,7 @@ public sealed class ActiveRideExistsException : RideBookingException
     /// <summary>Creates the exception.</summary>
     public ActiveRideExistsException()
     {
+        Conflict = RideBookingConflict.ActiveRideExists;
     }
 
     /// <summary>Creates the exception with a message.</summary>
@@ -13,6 +14,7 @@ public sealed class ActiveRideExistsException : RideBookingException
     public ActiveRideExistsException(string message)
         : base(message)
     {
+        Conflict = RideBookingConflict.ActiveRideExists;
     }
 
     /// <summary>Creates the exception with a message and the error that caused it.</summary>
@@ -21,5 +23,6 @@ public sealed class ActiveRideExistsException : RideBookingException
     public ActiveRideExistsException(string message, Exception? innerException)
         : base(message, innerException)
     {
+        Conflict = RideBookingConflict.ActiveRideExists;
     }
 }

@@ -6,6 +6,7 @@ public sealed class DriverUnavailableException : RideBookingException
     /// <summary>Creates the exception.</summary>
     public DriverUnavailableException()
     {
+        Conflict = RideBookingConflict.DriverUnavailable;
     }
 
     /// <summary>Creates the exception with a message.</summary>
@@ -13,6 +14,7 @@ public sealed class DriverUnavailableException : RideBookingException
     public DriverUnavailableException(string message)
         : base(message)
     {
+        Conflict = RideBookingConflict.DriverUnavailable;
     }
 
     /// <summary>Creates the exception with a message and the error that caused it.</summary>
@@ -21,5 +23,6 @@ public sealed class DriverUnavailableException : RideBookingException
     public DriverUnavailableException(string message, Exception? innerException)
         : base(message, innerException)
     {
+        Conflict = RideBookingConflict.DriverUnavailable;
     }
 }

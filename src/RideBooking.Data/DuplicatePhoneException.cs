@@ -6,6 +6,7 @@ public sealed class DuplicatePhoneException : RideBookingException
     /// <summary>Creates the exception.</summary>
     public DuplicatePhoneException()
     {
+        Conflict = RideBookingConflict.DuplicatePhone;
     }
 
     /// <summary>Creates the exception with a message.</summary>
@@ -13,6 +14,7 @@ public sealed class DuplicatePhoneException : RideBookingException
     public DuplicatePhoneException(string message)
         : base(message)
     {
+        Conflict = RideBookingConflict.DuplicatePhone;
     }
 
     /// <summary>Creates the exception with a message and the error that caused it.</summary>
@@ -21,5 +23,6 @@ public sealed class DuplicatePhoneException : RideBookingException
     public DuplicatePhoneException(string message, Exception? innerException)
         : base(message, innerException)
     {
+        Conflict = RideBookingConflict.DuplicatePhone;
     }
 }

@@ -1,6 +1,9 @@
 namespace RideBooking.Data;
 
-/// <summary>A user, driver, ride or payment with the given id does not exist.</summary>
+/// <summary>
+/// A user, driver, ride or payment with the given id does not exist. <see cref="EntityKind"/> and <see cref="EntityId"/>
+/// say which; <see cref="RideBookingException.Conflict"/> is <see cref="RideBookingConflict.None"/>.
+/// </summary>
 public sealed class EntityNotFoundException : RideBookingException
 {
     /// <summary>Creates the exception.</summary>
@@ -22,4 +25,13 @@ public sealed class EntityNotFoundException : RideBookingException
         : base(message, innerException)
     {
     }
+
+    /// <summary>Gets the kind of entity that was looked for.</summary>
+    public EntityKind EntityKind { get; init; }
+
+    /// <summary>
+    /// Gets the id that was looked for, or <see langword="null"/> when the entity was looked for by another key (a payment
+    /// by its provider transaction id, which is not repeated here).
+    /// </summary>
+    public long? EntityId { get; init; }
 }

@@ -41,4 +41,14 @@ public interface IPaymentRepository
     /// <returns>The payment, or <see langword="null"/> when there is none.</returns>
     /// <exception cref="ArgumentException">A malformed transaction id.</exception>
     Task<Payment?> GetByTransactionIdAsync(string transactionId, CancellationToken ct = default);
+
+    /// <summary>
+    /// Reads the payment of a ride: the pending or succeeded payment when there is one, otherwise the latest failed
+    /// attempt.
+    /// </summary>
+    /// <remarks>One read on the ride's shard, by the ride id index of <c>payments</c>.</remarks>
+    /// <param name="rideId">The ride's id.</param>
+    /// <param name="ct">Cancels the operation.</param>
+    /// <returns>The payment, or <see langword="null"/> when the ride has none (or does not exist).</returns>
+    Task<Payment?> GetForRideAsync(long rideId, CancellationToken ct = default);
 }

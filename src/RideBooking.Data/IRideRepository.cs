@@ -17,6 +17,40 @@ public interface IRideRepository
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="limit"/> is outside 1 to 100.</exception>
     Task<IReadOnlyList<Ride>> GetLatestForUserAsync(long userId, int limit, CancellationToken ct = default);
 
+    /// <summary>
+    /// Reads one page of a user's rides, newest first (rides booked at the same instant by id, highest first), from the
+    /// position a cursor names: keyset paging on (booking time, id), served by the index on
+    /// (user_id, created_at DESC, id DESC) whatever the page's depth.
+    /// </summary>
+    /// <param name="userId">The user's id. An unknown user has no rides.</param>
+    /// <param name="limit">The most rides on the page: 1 to 100.</param>
+    /// <param name="cursor">
+    /// <see langword="null"/> for the first page; otherwise the <see cref="RidePage.NextCursor"/> of the previous page of
+    /// the same user.
+    /// </param>
+    /// <param name="ct">Cancels the operation.</param>
+    /// <returns>The page, with the cursor of the next page or <see langword="null"/> after the user's oldest ride.</returns>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="limit"/> is outside 1 to 100.</exception>
+    /// <exception cref="ArgumentException"><paramref name="cursor"/> is not a cursor this method returned for this user.</exception>
+    Task<RidePage> GetPageForUserAsync(long userId, int limit, string? cursor = null, CancellationToken ct = default);
+
+    /// <summary>Reads the user's current ride: the one ride that is <see cref="RideStatus.Requested"/> or <see cref="RideStatus.Accepted"/>.</summary>
+    /// <remarks>One index read on the user's shard (the unique index of the one-active-ride rule).</remarks>
+    /// <param name="userId">The user's id.</param>
+    /// <param name="ct">Cancels the operation.</param>
+    /// <returns>The active ride, or <see langword="null"/> when the user has none (or does not exist).</returns>
+    Task<Ride?> GetCurrentForUserAsync(long userId, CancellationToken ct = default);
+
+    /// <summary>Reads the driver's current ride: the one ride that is <see cref="RideStatus.Requested"/> or <see cref="RideStatus.Accepted"/>.</summary>
+    /// <remarks>
+    /// One round trip to the driver's shard reads the driver's active ride there and the driver's hold. A ride booked
+    /// across shards lives on its user's shard: the hold names it and a second read fetches it there.
+    /// </remarks>
+    /// <param name="driverId">The driver's id.</param>
+    /// <param name="ct">Cancels the operation.</param>
+    /// <returns>The active ride, or <see langword="null"/> when the driver has none (or does not exist).</returns>
+    Task<Ride?> GetCurrentForDriverAsync(long driverId, CancellationToken ct = default);
+
     /// <summary>Reads, for every driver with at least one completed ride, the sum of the completed fares, in driver id order.</summary>
     /// <param name="ct">Cancels the operation.</param>
     /// <returns>One entry per driver with completed rides.</returns>

@@ -2,7 +2,9 @@ namespace RideBooking.Data;
 
 /// <summary>
 /// The payment contradicts one already stored: the same transaction id with another ride or
-/// amount, a ride that already has a pending or succeeded payment under another transaction id, or a change of a final status.
+/// amount, a ride that already has a pending or succeeded payment under another transaction id, or a change of a final status;
+/// <see cref="RideBookingException.Conflict"/> says which (<see cref="RideBookingConflict.TransactionIdMismatch"/>,
+/// <see cref="RideBookingConflict.RideAlreadyPaid"/> or <see cref="RideBookingConflict.PaymentStatusFinal"/>).
 /// </summary>
 public sealed class PaymentConflictException : RideBookingException
 {

@@ -23,4 +23,10 @@ public class RideBookingException : Exception
         : base(message, innerException)
     {
     }
+
+    /// <summary>
+    /// Gets which business rule refused the operation, or <see cref="RideBookingConflict.None"/> when the error is not a
+    /// conflict (a missing entity). Each subclass sets its own kind; compare this value rather than the message.
+    /// </summary>
+    public RideBookingConflict Conflict { get; init; }
 }

@@ -104,6 +104,9 @@ internal static class Rows
     /// <summary>driver_id, total_earnings.</summary>
     public static DriverEarnings DriverEarnings(MySqlDataReader r) => new(r.GetInt64(0), r.GetDecimal(1));
 
+    /// <summary>Requested or accepted: the states of the one-active-ride rule.</summary>
+    public static bool IsActive(this Ride ride) => ride.Status is RideStatus.Requested or RideStatus.Accepted;
+
     public static RideStatus RideStatusOf(string value) => value switch
     {
         "REQUESTED" => RideStatus.Requested,

@@ -9,7 +9,7 @@ namespace RideBooking.Data.Internal;
 /// </summary>
 internal sealed class PaymentRepository(ShardReader reader, ShardResolver shards, TransactionRunner runner, IdGenerator ids, TimeProvider time, RideBookingMetrics metrics, KeyClaims claims) : IPaymentRepository
 {
-    private const string PaymentColumns = "id AS Id, ride_id AS RideId, transaction_id AS TransactionId, amount AS Amount, status AS Status, created_at AS CreatedAt";
+    internal const string PaymentColumns = "id AS Id, ride_id AS RideId, transaction_id AS TransactionId, amount AS Amount, status AS Status, created_at AS CreatedAt";
 
     internal const string PaymentByTransactionId = $"SELECT {PaymentColumns} FROM payments WHERE transaction_id = @TransactionId";
 
@@ -55,6 +55,16 @@ internal sealed class PaymentRepository(ShardReader reader, ShardResolver shards
         VALUES (@TransactionId, @Id, @RideId, @Amount, @Now, FALSE, @Home)
         ON DUPLICATE KEY UPDATE transaction_claims.payment_id = transaction_claims.payment_id;
         SELECT payment_id, ride_id, amount FROM transaction_claims WHERE transaction_id = @TransactionId
+        """;
+
+    /// <summary>
+    /// The payment of a ride: a pending or succeeded one first (there is at most one), otherwise the latest failed
+    /// attempt. Reads the ride's entries of ix_payments_ride only.
+    /// </summary>
+    internal const string PaymentForRide = $"""
+        SELECT {PaymentColumns} FROM payments WHERE ride_id = @RideId
+        ORDER BY status = 'FAILED', created_at DESC, id DESC
+        LIMIT 1
         """;
 
     private const string ClaimedPaymentId = "SELECT payment_id FROM transaction_claims WHERE transaction_id = @TransactionId";
@@ -128,7 +138,7 @@ internal sealed class PaymentRepository(ShardReader reader, ShardResolver shards
                 // Only the claim's insert can fail so: a payment on another shard holds this transaction id.
                 await unit.RollBackThenReadInt64Async(unit.CreateCommand("SELECT 0"), token).ConfigureAwait(false);
                 metrics.Conflict("RecordPayment", "transaction_mismatch");
-                throw new PaymentConflictException("This transaction id is already recorded for another ride or amount.", ex);
+                throw new PaymentConflictException("This transaction id is already recorded for another ride or amount.", ex) { Conflict = RideBookingConflict.TransactionIdMismatch };
             }
 
             return (stored, rideStatus, stored is null && IsCompleted(rideStatus) && await IsUnpaidAsync(unit, rideId, token).ConfigureAwait(false));
@@ -171,7 +181,7 @@ internal sealed class PaymentRepository(ShardReader reader, ShardResolver shards
             if (claim.RideId != rideId || claim.Amount != amount)
             {
                 metrics.Conflict("RecordPayment", "transaction_mismatch");
-                throw new PaymentConflictException("This transaction id is already recorded for another ride or amount.");
+                throw new PaymentConflictException("This transaction id is already recorded for another ride or amount.") { Conflict = RideBookingConflict.TransactionIdMismatch };
             }
 
             id = claim.PaymentId;
@@ -277,7 +287,7 @@ internal sealed class PaymentRepository(ShardReader reader, ShardResolver shards
         if (rideStatus is null)
         {
             metrics.Conflict("RecordPayment", "not_found");
-            throw new EntityNotFoundException($"Ride {rideId} does not exist.");
+            throw new EntityNotFoundException($"Ride {rideId} does not exist.") { EntityKind = EntityKind.Ride, EntityId = rideId };
         }
 
         if (!IsCompleted(rideStatus))
@@ -289,13 +299,13 @@ internal sealed class PaymentRepository(ShardReader reader, ShardResolver shards
         if (stored is null)
         {
             metrics.Conflict("RecordPayment", "ride_already_paid");
-            throw new PaymentConflictException($"Ride {rideId} already has a pending or succeeded payment under another transaction id.");
+            throw new PaymentConflictException($"Ride {rideId} already has a pending or succeeded payment under another transaction id.") { Conflict = RideBookingConflict.RideAlreadyPaid };
         }
 
         if (stored.RideId != rideId || stored.Amount != amount)
         {
             metrics.Conflict("RecordPayment", "transaction_mismatch");
-            throw new PaymentConflictException("This transaction id is already recorded for another ride or amount.");
+            throw new PaymentConflictException("This transaction id is already recorded for another ride or amount.") { Conflict = RideBookingConflict.TransactionIdMismatch };
         }
 
         return new PaymentResult(stored, AlreadyRecorded: true);
@@ -313,7 +323,7 @@ internal sealed class PaymentRepository(ShardReader reader, ShardResolver shards
         var shard = await FindShardAsync(transactionId, primaryOnly: true, ct).ConfigureAwait(false);
         if (shard < 0)
         {
-            throw new EntityNotFoundException("No payment has this transaction id.");
+            throw new EntityNotFoundException("No payment has this transaction id.") { EntityKind = EntityKind.Payment };
         }
 
         return await runner.RunAsync("SetPaymentStatus", shard, transactional: false, async (unit, token) =>
@@ -333,13 +343,13 @@ internal sealed class PaymentRepository(ShardReader reader, ShardResolver shards
 
             if (stored is null)
             {
-                throw new EntityNotFoundException("No payment has this transaction id.");
+                throw new EntityNotFoundException("No payment has this transaction id.") { EntityKind = EntityKind.Payment };
             }
 
             if (stored.Status != status)
             {
                 metrics.Conflict("SetPaymentStatus", "final_status");
-                throw new PaymentConflictException($"The payment is already {stored.Status}; a final status cannot change.");
+                throw new PaymentConflictException($"The payment is already {stored.Status}; a final status cannot change.") { Conflict = RideBookingConflict.PaymentStatusFinal };
             }
 
             return stored;
@@ -355,6 +365,13 @@ internal sealed class PaymentRepository(ShardReader reader, ShardResolver shards
         Guard.TransactionId(transactionId, nameof(transactionId));
         var shard = await FindShardAsync(transactionId, primaryOnly: false, ct).ConfigureAwait(false);
         return shard < 0 ? null : await reader.ReadAsync("GetPaymentByTransactionId", shard, new MySqlCommand(PaymentByTransactionId).With("@TransactionId", transactionId), ReadPayment, ct).ConfigureAwait(false);
+    }
+
+    /// <summary>A payment lives with its ride: one read on the ride's shard.</summary>
+    public Task<Payment?> GetForRideAsync(long rideId, CancellationToken ct = default)
+    {
+        Guard.Id(rideId, nameof(rideId));
+        return reader.ReadAsync("GetPaymentForRide", shards.PhysicalShardOf(rideId), new MySqlCommand(PaymentForRide).With("@RideId", rideId), ReadPayment, ct);
     }
 
     /// <summary>

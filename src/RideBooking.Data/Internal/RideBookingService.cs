@@ -106,7 +106,7 @@ internal sealed class RideBookingService(TransactionRunner runner, ShardResolver
                 // Lost: end the transaction and learn why in the same round trip.
                 if (await unit.RollBackThenReadInt64Async(unit.CreateCommand(DriverExists).With("@DriverId", driverId), token).ConfigureAwait(false) != 1)
                 {
-                    throw new EntityNotFoundException($"Driver {driverId} does not exist.");
+                    throw new EntityNotFoundException($"Driver {driverId} does not exist.") { EntityKind = EntityKind.Driver, EntityId = driverId };
                 }
 
                 metrics.Conflict("BookRide", "driver_unavailable");
@@ -134,7 +134,7 @@ internal sealed class RideBookingService(TransactionRunner runner, ShardResolver
                 }
                 catch (MySqlException ex) when (ex.ErrorCode == MySqlErrorCode.NoReferencedRow2)
                 {
-                    throw new EntityNotFoundException($"User {userId} does not exist.", ex);
+                    throw new EntityNotFoundException($"User {userId} does not exist.", ex) { EntityKind = EntityKind.User, EntityId = userId };
                 }
                 catch (MySqlException ex) when (ex.IsIdCollision())
                 {
@@ -152,25 +152,25 @@ internal sealed class RideBookingService(TransactionRunner runner, ShardResolver
     {
         Guard.Id(driverId, nameof(driverId));
         return TransitionAsync("AcceptRide", rideId, RideStatus.Accepted, AcceptRide, acrossShards: null, ride =>
-            ride.Status != RideStatus.Requested ? $"Ride {ride.Id} is {Describe(ride.Status)}; only a requested ride can be accepted."
-            : ride.DriverId != driverId ? $"Ride {ride.Id} is assigned to another driver."
+            ride.Status != RideStatus.Requested ? new Refusal($"Ride {ride.Id} is {Describe(ride.Status)}; only a requested ride can be accepted.", RideBookingConflict.InvalidRideState)
+            : ride.DriverId != driverId ? new Refusal($"Ride {ride.Id} is assigned to another driver.", RideBookingConflict.NotRideDriver)
             : null, ct);
     }
 
     public Task<Ride> CompleteAsync(long rideId, CancellationToken ct = default) =>
         TransitionAsync("CompleteRide", rideId, RideStatus.Completed, CompleteRide, CompleteRideAcross, ride =>
-            ride.Status != RideStatus.Accepted ? $"Ride {ride.Id} is {Describe(ride.Status)}; only an accepted ride can be completed." : null, ct);
+            ride.Status != RideStatus.Accepted ? new Refusal($"Ride {ride.Id} is {Describe(ride.Status)}; only an accepted ride can be completed.", RideBookingConflict.InvalidRideState) : null, ct);
 
     public Task<Ride> CancelAsync(long rideId, CancellationToken ct = default) =>
         TransitionAsync("CancelRide", rideId, RideStatus.Cancelled, CancelRide, CancelRideAcross, ride =>
-            ride.Status is not (RideStatus.Requested or RideStatus.Accepted) ? $"Ride {ride.Id} is {Describe(ride.Status)}; only an active ride can be cancelled." : null, ct);
+            ride.Status is not (RideStatus.Requested or RideStatus.Accepted) ? new Refusal($"Ride {ride.Id} is {Describe(ride.Status)}; only an active ride can be cancelled.", RideBookingConflict.InvalidRideState) : null, ct);
 
     /// <summary>
     /// Locks the ride row, checks the transition against the locked state, then applies it (two round trips). When the
     /// ride's driver lives on another physical shard, the ride's change and an outbox message commit together on the
     /// ride's shard, and the message is then applied once on the driver's shard (release the driver, add the fare).
     /// </summary>
-    private async Task<Ride> TransitionAsync(string operation, long rideId, RideStatus target, string applySql, string? acrossShards, Func<Ride, string?> refusal, CancellationToken ct)
+    private async Task<Ride> TransitionAsync(string operation, long rideId, RideStatus target, string applySql, string? acrossShards, Func<Ride, Refusal?> refusal, CancellationToken ct)
     {
         Guard.Id(rideId, nameof(rideId));
         var shard = shards.PhysicalShardOf(rideId);
@@ -181,7 +181,7 @@ internal sealed class RideBookingService(TransactionRunner runner, ShardResolver
         {
             var (ride, bookedAcross) = await unit.CreateCommand(LockRideForTransition).With("@Id", rideId)
                 .ReadSingleOrDefaultAsync(r => new RideAndOrigin(Rows.Ride(r), r.GetInt64(7) == 1), token).ConfigureAwait(false)
-                ?? throw new EntityNotFoundException($"Ride {rideId} does not exist.");
+                ?? throw new EntityNotFoundException($"Ride {rideId} does not exist.") { EntityKind = EntityKind.Ride, EntityId = rideId };
             driverShard = acrossShards is null ? shard : shards.PhysicalShardOf(ride.DriverId);
             throughOutbox = acrossShards is not null && (driverShard != shard || bookedAcross);
 
@@ -191,10 +191,10 @@ internal sealed class RideBookingService(TransactionRunner runner, ShardResolver
                 return ride;
             }
 
-            if (refusal(ride) is { } reason)
+            if (refusal(ride) is { } refused)
             {
                 metrics.Conflict(operation, "invalid_state");
-                throw new InvalidRideStateException(reason);
+                throw new InvalidRideStateException(refused.Reason) { Conflict = refused.Conflict };
             }
 
             // The change and COMMIT in one round trip: lock, then apply and commit.
@@ -246,7 +246,7 @@ internal sealed class RideBookingService(TransactionRunner runner, ShardResolver
                 unit.CreateCommand(DriverExists).With("@DriverId", driverId).ReadInt64Async(token), ct).ConfigureAwait(false);
             if (exists != 1)
             {
-                throw new EntityNotFoundException($"Driver {driverId} does not exist.");
+                throw new EntityNotFoundException($"Driver {driverId} does not exist.") { EntityKind = EntityKind.Driver, EntityId = driverId };
             }
 
             metrics.Conflict("BookRide", "driver_unavailable");
@@ -279,7 +279,7 @@ internal sealed class RideBookingService(TransactionRunner runner, ShardResolver
                 }
                 catch (MySqlException ex) when (ex.ErrorCode == MySqlErrorCode.NoReferencedRow2)
                 {
-                    throw new EntityNotFoundException($"User {userId} does not exist.", ex);
+                    throw new EntityNotFoundException($"User {userId} does not exist.", ex) { EntityKind = EntityKind.User, EntityId = userId };
                 }
                 catch (MySqlException ex) when (ex.IsIdCollision())
                 {
@@ -318,6 +318,9 @@ internal sealed class RideBookingService(TransactionRunner runner, ShardResolver
     private Task StepAsync(string step) => crossShard.StepAsync(step);
 
     private sealed record RideAndOrigin(Ride Ride, bool BookedAcross);
+
+    /// <summary>Why a transition is refused: the message and the conflict the exception carries.</summary>
+    private sealed record Refusal(string Reason, RideBookingConflict Conflict);
 
     /// <summary>
     /// A cross-shard booking whose ride id was already decided on the user's shard: nothing was stored. A business-family

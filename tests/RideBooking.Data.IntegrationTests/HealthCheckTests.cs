@@ -196,4 +196,39 @@ public sealed class ClusterHealthCheckTests(ClusterFixture fixture)
         var back = await HealthCheckTests.CheckAsync(services);
         Assert.True(back.Status == HealthStatus.Healthy, HealthCheckTests.Text(back));
     }
+
+    [Fact]
+    public async Task A_replica_lagging_more_than_MaxReplicaLag_is_degraded_with_its_lag()
+    {
+        await fixture.Cluster.WaitForReplicationAsync();
+        await using var services = HealthCheckTests.Host(o =>
+        {
+            fixture.Cluster.Configure(o);
+            o.MaxReplicaLag = TimeSpan.FromSeconds(1);
+        });
+        await fixture.Cluster.SetReplicationDelayAsync(3, 0, TimeSpan.FromSeconds(30));
+        try
+        {
+            // A write the delayed replica holds back: its lag grows past the limit while it still replicates.
+            await fixture.InsertUserAsync(3, "Lagging");
+            var deadline = DateTime.UtcNow.AddSeconds(60);
+            var lagging = await HealthCheckTests.CheckAsync(services);
+            while (lagging.Status == HealthStatus.Healthy && DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(250);
+                lagging = await HealthCheckTests.CheckAsync(services);
+            }
+
+            Assert.True(lagging.Status == HealthStatus.Degraded, HealthCheckTests.Text(lagging));
+            Assert.StartsWith("shard 3 replica 0 lags ", lagging.Description, StringComparison.Ordinal);
+            Assert.EndsWith("behind its primary (limit 1 s)", lagging.Description, StringComparison.Ordinal);
+            Assert.True((double)lagging.Data["shard 3 replica 0 lag seconds"] > 1, HealthCheckTests.Text(lagging));
+        }
+        finally
+        {
+            await fixture.Cluster.SetReplicationDelayAsync(3, 0, TimeSpan.Zero);
+        }
+
+        await fixture.Cluster.WaitForReplicationAsync();
+    }
 }

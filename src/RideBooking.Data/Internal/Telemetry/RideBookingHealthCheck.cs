@@ -62,7 +62,7 @@ internal sealed class RideBookingHealthCheck(RideBookingDataSource dataSource, I
         {
             var replicas = dataSource.Shards.Sum(s => s.Replicas.Length);
             return HealthCheckResult.Healthy(
-                string.Create(CultureInfo.InvariantCulture, $"{dataSource.Shards.Length} primary(ies) with the current schema and {replicas} replica(s) in rotation."),
+                string.Create(CultureInfo.InvariantCulture, $"{dataSource.Shards.Length} primary(ies) with the current schema, and {replicas} replica(s) replicating within the lag limit."),
                 data);
         }
 

@@ -60,18 +60,35 @@ public static class RideBookingServiceCollectionExtensions
             sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<IOptions<RideBookingOptions>>().Value.WorkerId ?? Random.Shared.Next(IdGenerator.MaxWorkerId + 1)));
         services.TryAddSingleton<KeyClaims>();
-        services.TryAddSingleton<IUserRepository, UserRepository>();
-        services.TryAddSingleton<IDriverRepository, DriverRepository>();
-        services.TryAddSingleton<IRideRepository, RideRepository>();
-        services.TryAddSingleton<IPaymentRepository, PaymentRepository>();
         services.TryAddSingleton<CrossShardSteps>();
-        services.TryAddSingleton<IRideBookingService, RideBookingService>();
-        services.TryAddSingleton<IDriverEarningsBackfill, DriverEarningsBackfill>();
-        services.TryAddSingleton<IShardMover, ShardMover>();
-        services.TryAddSingleton<IRideBookingRecovery, RideBookingRecovery>();
+        // Each public service: the core by its concrete type, the layer the instrumentation wraps (the core, or an opt-in
+        // layer around it, see InnerLayer), and the instrumentation outermost.
+        services.TryAddSingleton<OperationTelemetry>();
+        services.AddLayered<IUserRepository, UserRepository>(static (inner, telemetry) => new InstrumentedUserRepository(inner, telemetry));
+        services.AddLayered<IDriverRepository, DriverRepository>(static (inner, telemetry) => new InstrumentedDriverRepository(inner, telemetry));
+        services.AddLayered<IRideRepository, RideRepository>(static (inner, telemetry) => new InstrumentedRideRepository(inner, telemetry));
+        services.AddLayered<IPaymentRepository, PaymentRepository>(static (inner, telemetry) => new InstrumentedPaymentRepository(inner, telemetry));
+        services.AddLayered<IRideBookingService, RideBookingService>(static (inner, telemetry) => new InstrumentedRideBookingService(inner, telemetry));
+        services.AddLayered<IDriverEarningsBackfill, DriverEarningsBackfill>(static (inner, telemetry) => new InstrumentedDriverEarningsBackfill(inner, telemetry));
+        services.AddLayered<IShardMover, ShardMover>(static (inner, telemetry) => new InstrumentedShardMover(inner, telemetry));
+        services.AddLayered<IRideBookingRecovery, RideBookingRecovery>(static (inner, telemetry) => new InstrumentedRideBookingRecovery(inner, telemetry));
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IRecoveryStep, CrossShardRecovery>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IRecoveryStep, KeyClaimRecovery>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<Microsoft.Extensions.Hosting.IHostedService, RideBookingRecoveryService>());
         return services;
+    }
+
+    /// <summary>
+    /// Registers a public service as layers: <typeparamref name="TCore"/> by its concrete type, <see cref="InnerLayer{TService}"/>
+    /// holding it (unless an opt-in layer registered itself there already), and the instrumentation outermost. A host's own
+    /// registration of <typeparamref name="TService"/> made before this call is kept, as with every other service.
+    /// </summary>
+    private static void AddLayered<TService, TCore>(this IServiceCollection services, Func<TService, OperationTelemetry, TService> instrument)
+        where TService : class
+        where TCore : class, TService
+    {
+        services.TryAddSingleton<TCore>();
+        services.TryAddSingleton(static sp => new InnerLayer<TService>(sp.GetRequiredService<TCore>()));
+        services.TryAddSingleton(sp => instrument(sp.GetRequiredService<InnerLayer<TService>>().Service, sp.GetRequiredService<OperationTelemetry>()));
     }
 }

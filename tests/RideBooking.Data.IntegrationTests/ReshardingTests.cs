@@ -23,7 +23,7 @@ public sealed class ReshardingTests(ITestOutputHelper output)
         o.PlacementRefreshInterval = Refresh;
     });
 
-    private static ShardMover Mover(ShardedServices db) => (ShardMover)db.Services.GetRequiredService<IShardMover>();
+    private static ShardMover Mover(ShardedServices db) => db.Services.GetRequiredService<ShardMover>();
 
     [Fact]
     public async Task Growing_from_one_server_to_two_moves_half_the_logical_shards_and_every_row_stays_reachable()

@@ -24,6 +24,12 @@ internal sealed class RideBookingMetrics : IDisposable
         _reads = _meter.CreateCounter<long>("ridebooking.reads", "{read}", "Reads outside a transaction, by physical shard and the server that served them (replica or primary).");
         _replicaFallbacks = _meter.CreateCounter<long>("ridebooking.replica.fallbacks", "{read}", "Replica reads sent to the primary instead: the read-your-writes wait timed out, or the replica failed.");
         _idCollisions = _meter.CreateCounter<long>("ridebooking.id.collisions", "{collision}", "Generated ids refused by the database because another process had used them; the write was retried with a new id.");
+        _operationDuration = _meter.CreateHistogram(
+            "ridebooking.operation.duration",
+            "s",
+            "Duration of each public operation of the library, by operation, outcome and physical shard.",
+            tags: null,
+            new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10] });
     }
 
     /// <summary>Gets the meter (tests listen to one service provider's instruments through it).</summary>
@@ -68,4 +74,30 @@ internal sealed class RideBookingMetrics : IDisposable
     }
 
     public void Dispose() => _meter.Dispose();
+
+    private readonly Histogram<double> _operationDuration;
+
+    /// <summary>Gets a value indicating whether anybody listens to <c>ridebooking.operation.duration</c>.</summary>
+    public bool OperationDurationEnabled => _operationDuration.Enabled;
+
+    /// <summary>One public operation's duration; <paramref name="shard"/> is -1 when no single physical shard applies.</summary>
+    public void OperationDuration(double seconds, string operation, string outcome, int shard)
+    {
+        if (!_operationDuration.Enabled)
+        {
+            return;
+        }
+
+        var tags = new System.Diagnostics.TagList
+        {
+            { "operation", operation },
+            { "outcome", outcome },
+        };
+        if (shard >= 0)
+        {
+            tags.Add("shard", BoxedShards[shard]);
+        }
+
+        _operationDuration.Record(seconds, tags);
+    }
 }

@@ -117,7 +117,7 @@ internal sealed partial class ReplicaMonitor : IAsyncDisposable, IDisposable
         }
     }
 
-    private static string? Text(MySqlDataReader reader, string name, string alternative)
+    internal static string? Text(MySqlDataReader reader, string name, string alternative)
     {
         for (var i = 0; i < reader.FieldCount; i++)
         {

@@ -101,6 +101,22 @@ internal sealed partial class ShardPlacements : IAsyncDisposable, IDisposable
     /// <summary>Gets the physical shard that serves a logical shard now.</summary>
     public int PhysicalShardOf(int logicalShard) => Current[logicalShard]?.Physical ?? BaseOf(logicalShard);
 
+    /// <summary>
+    /// Where a logical shard is now, without waiting for the first load of the catalog (for telemetry, which must never
+    /// block or fail an operation); <see langword="false"/> until the placements are loaded.
+    /// </summary>
+    public bool TryPhysicalShardOf(int logicalShard, out int physicalShard)
+    {
+        if (_current is { } current)
+        {
+            physicalShard = current[logicalShard]?.Physical ?? BaseOf(logicalShard);
+            return true;
+        }
+
+        physicalShard = -1;
+        return false;
+    }
+
     /// <summary>Gets where a logical shard is when it has no placement row.</summary>
     public int BaseOf(int logicalShard) => logicalShard % BaseCount;
 

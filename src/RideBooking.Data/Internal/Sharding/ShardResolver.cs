@@ -43,6 +43,42 @@ internal sealed class ShardResolver(RideBookingDataSource dataSource, IShardMap 
         return physical;
     }
 
+    /// <summary>
+    /// The physical shard of an id for telemetry: never throws, never waits for the catalog, notes nothing for the write
+    /// fence; -1 for an id that is not valid or while the placements are not loaded yet.
+    /// </summary>
+    public int PhysicalShardForTelemetry(long id)
+    {
+        var count = dataSource.Shards.Length;
+        if (id <= 0)
+        {
+            return -1;
+        }
+
+        if (count == 1)
+        {
+            return 0;
+        }
+
+        var logical = IdGenerator.LogicalShardOf(id);
+        if (map is ModuloShardMap { Placements: { } placements })
+        {
+            return placements.TryPhysicalShardOf(logical, out var placed) && (uint)placed < (uint)count ? placed : -1;
+        }
+
+        try
+        {
+            var physical = map.PhysicalShardOf(logical, count);
+            return (uint)physical < (uint)count ? physical : -1;
+        }
+#pragma warning disable CA1031 // A host's own map that fails is reported by the operation itself, not by its telemetry.
+        catch (Exception)
+#pragma warning restore CA1031
+        {
+            return -1;
+        }
+    }
+
     private int Place(int logicalShard)
     {
         var count = dataSource.Shards.Length;

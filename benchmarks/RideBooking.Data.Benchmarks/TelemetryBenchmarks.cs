@@ -170,5 +170,11 @@ public class TelemetryLayerBenchmarks
         public Task<IReadOnlyList<DriverEarnings>> GetDriverEarningsAsync(CancellationToken ct = default) => throw new NotSupportedException();
 
         public Task<IReadOnlyList<RankedDriver>> GetTopDriversAsync(int top, CancellationToken ct = default) => throw new NotSupportedException();
+
+        public Task<Ride?> GetCurrentForUserAsync(long userId, CancellationToken ct = default) => throw new NotSupportedException();
+
+        public Task<Ride?> GetCurrentForDriverAsync(long driverId, CancellationToken ct = default) => throw new NotSupportedException();
+
+        public Task<RidePage> GetPageForUserAsync(long userId, int limit, string? cursor = null, CancellationToken ct = default) => throw new NotSupportedException();
     }
 }

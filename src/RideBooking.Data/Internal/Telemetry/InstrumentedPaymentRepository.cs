@@ -26,4 +26,9 @@ internal sealed class InstrumentedPaymentRepository(IPaymentRepository inner, Op
         telemetry.IsEnabled
             ? telemetry.RunAsync("GetPaymentByTransactionId", (inner, transactionId), static (s, t) => s.inner.GetByTransactionIdAsync(s.transactionId, t), static (tm, _, payment) => payment is null ? -1 : tm.ShardOf(payment.RideId), ct)
             : inner.GetByTransactionIdAsync(transactionId, ct);
+
+    public Task<Payment?> GetForRideAsync(long rideId, CancellationToken ct = default) =>
+        telemetry.IsEnabled
+            ? telemetry.RunAsync("GetPaymentForRide", (inner, rideId), static (s, t) => s.inner.GetForRideAsync(s.rideId, t), static (tm, s, _) => tm.ShardOf(s.rideId), ct)
+            : inner.GetForRideAsync(rideId, ct);
 }

@@ -23,4 +23,21 @@ internal sealed class InstrumentedRideRepository(IRideRepository inner, Operatio
         telemetry.IsEnabled
             ? telemetry.RunAsync("GetTopDrivers", (inner, top), static (s, t) => s.inner.GetTopDriversAsync(s.top, t), shardOf: null, ct)
             : inner.GetTopDriversAsync(top, ct);
+
+    public Task<Ride?> GetCurrentForUserAsync(long userId, CancellationToken ct = default) =>
+        telemetry.IsEnabled
+            ? telemetry.RunAsync("GetCurrentRideForUser", (inner, userId), static (s, t) => s.inner.GetCurrentForUserAsync(s.userId, t), static (tm, s, _) => tm.ShardOf(s.userId), ct)
+            : inner.GetCurrentForUserAsync(userId, ct);
+
+    // Read on the driver's shard (a ride booked across shards is then read on its user's shard): the driver's shard is the tag.
+    public Task<Ride?> GetCurrentForDriverAsync(long driverId, CancellationToken ct = default) =>
+        telemetry.IsEnabled
+            ? telemetry.RunAsync("GetCurrentRideForDriver", (inner, driverId), static (s, t) => s.inner.GetCurrentForDriverAsync(s.driverId, t), static (tm, s, _) => tm.ShardOf(s.driverId), ct)
+            : inner.GetCurrentForDriverAsync(driverId, ct);
+
+    // The cursor is opaque and never a tag.
+    public Task<RidePage> GetPageForUserAsync(long userId, int limit, string? cursor = null, CancellationToken ct = default) =>
+        telemetry.IsEnabled
+            ? telemetry.RunAsync("GetRidePageForUser", (inner, userId, limit, cursor), static (s, t) => s.inner.GetPageForUserAsync(s.userId, s.limit, s.cursor, t), static (tm, s, _) => tm.ShardOf(s.userId), ct)
+            : inner.GetPageForUserAsync(userId, limit, cursor, ct);
 }

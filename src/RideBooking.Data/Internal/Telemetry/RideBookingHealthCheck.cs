@@ -21,7 +21,7 @@ internal sealed class RideBookingHealthCheck(RideBookingDataSource dataSource, I
         ("rides", "active_user_id", "one active ride per user"),
         ("rides", "active_driver_id", "one active ride per driver"),
         ("payments", "transaction_id", "one payment per provider transaction id"),
-        ("payments", "ride_id", "one payment per ride"),
+        ("payments", "active_ride_id", "one pending or succeeded payment per ride"),
         ("users", "phone", "one user per phone"),
     ];
 

@@ -60,8 +60,11 @@ public static class RideBookingServiceCollectionExtensions
             sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<IOptions<RideBookingOptions>>().Value.WorkerId ?? Random.Shared.Next(IdGenerator.MaxWorkerId + 1)));
         services.TryAddSingleton<KeyClaims>();
-        services.TryAddSingleton<IUserRepository, UserRepository>();
-        services.TryAddSingleton<IDriverRepository, DriverRepository>();
+        services.TryAddSingleton<ICacheInvalidation>(NoCacheInvalidation.Instance);
+        services.TryAddSingleton<UserRepository>();
+        services.TryAddSingleton<DriverRepository>();
+        services.TryAddSingleton<IUserRepository>(RepositoryLayers.Users);
+        services.TryAddSingleton<IDriverRepository>(RepositoryLayers.Drivers);
         services.TryAddSingleton<IRideRepository, RideRepository>();
         services.TryAddSingleton<IPaymentRepository, PaymentRepository>();
         services.TryAddSingleton<CrossShardSteps>();

@@ -32,6 +32,16 @@ if (string.IsNullOrWhiteSpace(Environment.GetEnvironmentVariable("RIDEBOOKING_MY
     Console.WriteLine($"server: {server.Description} (throwaway, from {server.Source})");
 }
 
+// Redis for the cache cases: RIDEBOOKING_REDIS, or a throwaway redis-server from the test kit that lives as long as
+// this process (children inherit the variable). Without either, only the cache cases fail, saying how to provide one.
+RideBooking.Data.Testing.RideBookingTestRedis? redis = null;
+if (string.IsNullOrWhiteSpace(Environment.GetEnvironmentVariable("RIDEBOOKING_REDIS")) && LocalRedis.FindBinary() is not null)
+{
+    redis = await RideBooking.Data.Testing.RideBookingTestRedis.CreateAsync();
+    Environment.SetEnvironmentVariable("RIDEBOOKING_REDIS", redis.ConnectionString);
+    Console.WriteLine($"redis: {redis.Description} (throwaway)");
+}
+
 string serverVersion;
 await using (var connection = new MySqlConnection(BenchmarkData.ServerConnectionString))
 {
@@ -64,6 +74,7 @@ Type[] suites =
     typeof(ShardedUserReadBenchmarks), typeof(ShardedLatestRidesBenchmarks), typeof(ShardedBookingBenchmarks),
     typeof(ShardedTopDriversBenchmarks), typeof(ShardedReplicaWaitBenchmarks),
     typeof(CrossShardBookingBenchmarks), typeof(CrossShardThroughputBenchmarks), typeof(CrossShardRecoveryBenchmarks),
+    typeof(CacheBenchmarks),
 ];
 
 // Numbers the benchmarks' setups measure once (round trips) reach the headline through this file.
@@ -87,6 +98,10 @@ if (!smoke)
 }
 
 File.Delete(factsFile);
+if (redis is not null)
+{
+    await redis.DisposeAsync();
+}
 
 foreach (var report in summaries.SelectMany(s => s.Reports).Where(r => !r.Success))
 {

@@ -12,10 +12,12 @@ using RideBooking.Data.Testing.Internal;
 // Options of this suite; everything else goes to BenchmarkDotNet (for example --filter '*').
 //   --smoke          BenchmarkDotNet's dry job, in process, on a tiny data set (what CI runs)
 //   --sizes 10k,1m   data sets to seed and measure (10m is available)
+//   --short          BenchmarkDotNet's short job (3 warmups, 3 iterations), in process: a quick measurement of a few cases
 var smoke = args.Contains("--smoke");
+var shortRun = args.Contains("--short");
 var sizesAt = Array.IndexOf(args, "--sizes");
 var sizes = smoke ? "tiny" : sizesAt >= 0 && sizesAt + 1 < args.Length ? args[sizesAt + 1] : "10k,1m";
-var benchmarkArgs = args.Where((a, i) => a != "--smoke" && i != sizesAt && (sizesAt < 0 || i != sizesAt + 1)).ToArray();
+var benchmarkArgs = args.Where((a, i) => a != "--smoke" && a != "--short" && i != sizesAt && (sizesAt < 0 || i != sizesAt + 1)).ToArray();
 if (smoke && !benchmarkArgs.Contains("--filter"))
 {
     benchmarkArgs = [.. benchmarkArgs, "--filter", "*"];
@@ -57,7 +59,9 @@ foreach (var size in sizes.Split(','))
 
 var job = smoke
     ? Job.Dry.WithToolchain(InProcessEmitToolchain.Instance)
-    : Job.Default.WithWarmupCount(5).WithIterationCount(20);
+    : shortRun
+        ? Job.ShortRun.WithToolchain(InProcessEmitToolchain.Instance)
+        : Job.Default.WithWarmupCount(5).WithIterationCount(20);
 var config = DefaultConfig.Instance
     .AddJob(job)
     .AddDiagnoser(MemoryDiagnoser.Default)

@@ -32,6 +32,7 @@ internal sealed class CachedDriverRepository(IDriverRepository inner, RideBookin
             (inner, _listSize),
             static async (s, token) => (await s.inner.GetAvailableAsync(s._listSize, token).ConfigureAwait(false)).ToArray(),
             ct).ConfigureAwait(false);
-        return list is null ? [] : list.Length <= limit ? list : list[..limit];
+        // A copy: the cached array itself is shared by every caller of this instance.
+        return list is null ? [] : list[..Math.Min(limit, list.Length)];
     }
 }

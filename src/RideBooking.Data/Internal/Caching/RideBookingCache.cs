@@ -94,7 +94,7 @@ internal sealed partial class RideBookingCache : IDisposable
         var fill = new Fill<TState, T>(state, load);
         try
         {
-            var value = await Cache.GetOrCreateAsync(key, fill, static (f, token) => f.RunAsync(token), _entry, null, cancellationToken).ConfigureAwait(false);
+            var entry = await Cache.GetOrCreateAsync(key, fill, static (f, token) => f.RunAsync(token), _entry, null, cancellationToken).ConfigureAwait(false);
             if (fill.Loaded)
             {
                 _metrics.CacheMiss(kind);
@@ -104,7 +104,7 @@ internal sealed partial class RideBookingCache : IDisposable
                 _metrics.CacheHit(kind);
             }
 
-            return value;
+            return entry.Value;
         }
         catch (NotFoundSignal)
         {
@@ -168,10 +168,10 @@ internal sealed partial class RideBookingCache : IDisposable
     {
         public bool Loaded { get; private set; }
 
-        public async ValueTask<T> RunAsync(CancellationToken cancellationToken)
+        public async ValueTask<CachedEntry<T>> RunAsync(CancellationToken cancellationToken)
         {
             Loaded = true;
-            return await load(state, cancellationToken).ConfigureAwait(false) ?? throw new NotFoundSignal();
+            return new CachedEntry<T>(await load(state, cancellationToken).ConfigureAwait(false) ?? throw new NotFoundSignal());
         }
     }
 

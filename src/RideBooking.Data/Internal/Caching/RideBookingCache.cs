@@ -21,6 +21,7 @@ internal sealed partial class RideBookingCache : IDisposable
     private readonly RideBookingMetrics _metrics;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
+    private readonly CancellationTokenSource _disposing = new();
 
     public RideBookingCache(IOptions<RideBookingCacheOptions> cacheOptions, IOptions<RideBookingOptions> dataOptions, RideBookingMetrics metrics, TimeProvider time, ILoggerFactory? loggerFactory = null)
     {
@@ -125,6 +126,9 @@ internal sealed partial class RideBookingCache : IDisposable
 
     public void Dispose()
     {
+        // Second removals still waiting are dropped: the cache they would remove from is going away.
+        _disposing.Cancel();
+        _disposing.Dispose();
         _services.Dispose();
         Redis.Dispose();
     }
@@ -133,14 +137,13 @@ internal sealed partial class RideBookingCache : IDisposable
     {
         try
         {
-            await Task.Delay(SecondRemovalDelay, _time).ConfigureAwait(false);
+            await Task.Delay(SecondRemovalDelay, _time, _disposing.Token).ConfigureAwait(false);
+            await RemoveQuietlyAsync(keys).ConfigureAwait(false);
         }
-        catch (ObjectDisposedException)
+        catch (Exception ex) when (ex is OperationCanceledException or ObjectDisposedException)
         {
-            return;
+            // The cache was disposed meanwhile.
         }
-
-        await RemoveQuietlyAsync(keys).ConfigureAwait(false);
     }
 
     private async ValueTask RemoveQuietlyAsync(IReadOnlyList<string> keys)

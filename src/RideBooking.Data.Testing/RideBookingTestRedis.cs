@@ -98,6 +98,9 @@ public sealed class RideBookingTestRedis : IAsyncDisposable
         return ValueTask.CompletedTask;
     }
 
+    /// <summary>Gets the server the kit started, or <see langword="null"/> for one from <c>RIDEBOOKING_REDIS</c>.</summary>
+    internal LocalRedis? StartedServer => _local;
+
     private LocalRedis Local() => _local ?? throw new InvalidOperationException(
         $"This Redis server came from {EnvironmentVariableName}; only a server the test kit started (redis-server installed, {EnvironmentVariableName} unset) can be stopped and started.");
 }

@@ -12,10 +12,12 @@ using RideBooking.Data.Testing.Internal;
 // Options of this suite; everything else goes to BenchmarkDotNet (for example --filter '*').
 //   --smoke          BenchmarkDotNet's dry job, in process, on a tiny data set (what CI runs)
 //   --sizes 10k,1m   data sets to seed and measure (10m is available)
+//   --short          BenchmarkDotNet's short job (3 warmups, 3 iterations), in process: a quick measurement of a few cases
 var smoke = args.Contains("--smoke");
+var shortRun = args.Contains("--short");
 var sizesAt = Array.IndexOf(args, "--sizes");
 var sizes = smoke ? "tiny" : sizesAt >= 0 && sizesAt + 1 < args.Length ? args[sizesAt + 1] : "10k,1m";
-var benchmarkArgs = args.Where((a, i) => a != "--smoke" && i != sizesAt && (sizesAt < 0 || i != sizesAt + 1)).ToArray();
+var benchmarkArgs = args.Where((a, i) => a != "--smoke" && a != "--short" && i != sizesAt && (sizesAt < 0 || i != sizesAt + 1)).ToArray();
 if (smoke && !benchmarkArgs.Contains("--filter"))
 {
     benchmarkArgs = [.. benchmarkArgs, "--filter", "*"];
@@ -30,6 +32,16 @@ if (string.IsNullOrWhiteSpace(Environment.GetEnvironmentVariable("RIDEBOOKING_MY
     var server = await TestServerLocator.Shared.GetAsync(CancellationToken.None);
     Environment.SetEnvironmentVariable("RIDEBOOKING_MYSQL", server.ConnectionString);
     Console.WriteLine($"server: {server.Description} (throwaway, from {server.Source})");
+}
+
+// Redis for the cache cases: RIDEBOOKING_REDIS, or a throwaway redis-server from the test kit that lives as long as
+// this process (children inherit the variable). Without either, only the cache cases fail, saying how to provide one.
+RideBooking.Data.Testing.RideBookingTestRedis? redis = null;
+if (string.IsNullOrWhiteSpace(Environment.GetEnvironmentVariable("RIDEBOOKING_REDIS")) && LocalRedis.FindBinary() is not null)
+{
+    redis = await RideBooking.Data.Testing.RideBookingTestRedis.CreateAsync();
+    Environment.SetEnvironmentVariable("RIDEBOOKING_REDIS", redis.ConnectionString);
+    Console.WriteLine($"redis: {redis.Description} (throwaway)");
 }
 
 string serverVersion;
@@ -47,7 +59,9 @@ foreach (var size in sizes.Split(','))
 
 var job = smoke
     ? Job.Dry.WithToolchain(InProcessEmitToolchain.Instance)
-    : Job.Default.WithWarmupCount(5).WithIterationCount(20);
+    : shortRun
+        ? Job.ShortRun.WithToolchain(InProcessEmitToolchain.Instance)
+        : Job.Default.WithWarmupCount(5).WithIterationCount(20);
 var config = DefaultConfig.Instance
     .AddJob(job)
     .AddDiagnoser(MemoryDiagnoser.Default)
@@ -65,6 +79,7 @@ Type[] suites =
     typeof(ShardedTopDriversBenchmarks), typeof(ShardedReplicaWaitBenchmarks),
     typeof(CrossShardBookingBenchmarks), typeof(CrossShardThroughputBenchmarks), typeof(CrossShardRecoveryBenchmarks),
     typeof(TelemetryBenchmarks), typeof(TelemetryLayerBenchmarks),
+    typeof(CacheBenchmarks),
 ];
 
 // Numbers the benchmarks' setups measure once (round trips) reach the headline through this file.
@@ -88,6 +103,10 @@ if (!smoke)
 }
 
 File.Delete(factsFile);
+if (redis is not null)
+{
+    await redis.DisposeAsync();
+}
 
 foreach (var report in summaries.SelectMany(s => s.Reports).Where(r => !r.Success))
 {

@@ -60,6 +60,10 @@ public static class RideBookingServiceCollectionExtensions
             sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<IOptions<RideBookingOptions>>().Value.WorkerId ?? Random.Shared.Next(IdGenerator.MaxWorkerId + 1)));
         services.TryAddSingleton<KeyClaims>();
+        services.TryAddSingleton<ICacheInvalidation>(NoCacheInvalidation.Instance);
+        // The opt-in cache layer (present once AddRideBookingCache registered the cache) sits inside the instrumentation.
+        services.TryAddSingleton(static sp => new InnerLayer<IUserRepository>(RepositoryLayers.Users(sp)));
+        services.TryAddSingleton(static sp => new InnerLayer<IDriverRepository>(RepositoryLayers.Drivers(sp)));
         services.TryAddSingleton<CrossShardSteps>();
         // Each public service: the core by its concrete type, the layer the instrumentation wraps (the core, or an opt-in
         // layer around it, see InnerLayer), and the instrumentation outermost.

@@ -2,7 +2,7 @@ using MySqlConnector;
 
 namespace RideBooking.Data.Internal;
 
-internal sealed class DriverRepository(ShardReader reader, ShardResolver shards, TransactionRunner runner, IdGenerator ids, TimeProvider time, RideBookingMetrics metrics) : IDriverRepository
+internal sealed class DriverRepository(ShardReader reader, ShardResolver shards, TransactionRunner runner, IdGenerator ids, TimeProvider time, RideBookingMetrics metrics, ICacheInvalidation invalidation) : IDriverRepository
 {
     internal const int MaxAvailableLimit = 1000;
 
@@ -32,7 +32,7 @@ internal sealed class DriverRepository(ShardReader reader, ShardResolver shards,
             Guard.Text(vehicleNumber, nameof(vehicleNumber), Guard.VehicleNumberMaxLength),
             Available: true,
             time.UtcNow());
-        return await runner.RunAsync("CreateDriver", shards.PhysicalShardOfLogical(logicalShard), transactional: false, async (unit, token) =>
+        var created = await runner.RunAsync("CreateDriver", shards.PhysicalShardOfLogical(logicalShard), transactional: false, async (unit, token) =>
         {
             // Only a row with everything this call wrote is its own (it may have been booked since: availability aside).
             if (unit.AfterUnknownCommit && await unit.CreateCommand(DriverById).With("@Id", driver.Id).ReadSingleOrDefaultAsync(Rows.Driver, token).ConfigureAwait(false) is { } stored
@@ -57,6 +57,10 @@ internal sealed class DriverRepository(ShardReader reader, ShardResolver shards,
                 }
             }
         }, ct).ConfigureAwait(false);
+
+        // A new available driver changes the available-driver list.
+        await invalidation.DriverCreatedAsync().ConfigureAwait(false);
+        return created;
     }
 
     public Task<Driver?> GetAsync(long driverId, CancellationToken ct = default)

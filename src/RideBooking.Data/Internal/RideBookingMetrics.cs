@@ -100,4 +100,38 @@ internal sealed class RideBookingMetrics : IDisposable
 
         _operationDuration.Record(seconds, tags);
     }
+
+    // The cache's instruments (created on first use, so a host without the cache publishes none of them).
+    private readonly Lock _cacheInstrumentsGate = new();
+    private Counter<long>? _cacheHits;
+    private Counter<long>? _cacheMisses;
+    private Counter<long>? _cacheFallbacks;
+
+    /// <summary>A cached look-up served from memory or Redis; <paramref name="kind"/> is the entity kind ("user", "driver", "available_drivers").</summary>
+    public void CacheHit(string kind) =>
+        CacheCounter(ref _cacheHits, "ridebooking.cache.hits", "Cached look-ups served without a database read, by entity kind.")
+            .Add(1, new KeyValuePair<string, object?>("kind", kind));
+
+    /// <summary>A cached look-up that read the database.</summary>
+    public void CacheMiss(string kind) =>
+        CacheCounter(ref _cacheMisses, "ridebooking.cache.misses", "Cached look-ups that read the database, by entity kind.")
+            .Add(1, new KeyValuePair<string, object?>("kind", kind));
+
+    /// <summary>A Redis operation that failed or was skipped while Redis was failing; the caller was served from the database.</summary>
+    public void CacheFallback(string kind, string reason) =>
+        CacheCounter(ref _cacheFallbacks, "ridebooking.cache.fallbacks", "Redis operations of the cache that failed (reason error) or were skipped while Redis was failing (reason skipped); reads went to the database.")
+            .Add(1, new KeyValuePair<string, object?>("kind", kind), new KeyValuePair<string, object?>("reason", reason));
+
+    private Counter<long> CacheCounter(ref Counter<long>? counter, string name, string description)
+    {
+        if (Volatile.Read(ref counter) is { } existing)
+        {
+            return existing;
+        }
+
+        lock (_cacheInstrumentsGate)
+        {
+            return counter ??= _meter.CreateCounter<long>(name, "{operation}", description);
+        }
+    }
 }

@@ -2,7 +2,7 @@ using MySqlConnector;
 
 namespace RideBooking.Data.Internal;
 
-internal sealed class RideBookingService(TransactionRunner runner, ShardResolver shards, CrossShardSteps crossShard, IdGenerator ids, TimeProvider time, RideBookingMetrics metrics) : IRideBookingService
+internal sealed class RideBookingService(TransactionRunner runner, ShardResolver shards, CrossShardSteps crossShard, IdGenerator ids, TimeProvider time, RideBookingMetrics metrics, ICacheInvalidation invalidation) : IRideBookingService
 {
     /// <summary>
     /// The commit point of a cross-shard booking, on the user's shard: the decision and the ride in one local
@@ -145,6 +145,7 @@ internal sealed class RideBookingService(TransactionRunner runner, ShardResolver
             }
         }, ct).ConfigureAwait(false);
         metrics.Booked();
+        await invalidation.DriverChangedAsync(driverId).ConfigureAwait(false);
         return result;
     }
 
@@ -203,6 +204,12 @@ internal sealed class RideBookingService(TransactionRunner runner, ShardResolver
                 token).ConfigureAwait(false);
             return ride with { Status = target, UpdatedAt = now };
         }, ct).ConfigureAwait(false);
+
+        if (acrossShards is not null && !throughOutbox)
+        {
+            // Completing or cancelling freed the driver in the same transaction (across shards, the relay does it).
+            await invalidation.DriverChangedAsync(changed.DriverId).ConfigureAwait(false);
+        }
 
         if (throughOutbox)
         {

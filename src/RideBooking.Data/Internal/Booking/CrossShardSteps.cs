@@ -9,7 +9,7 @@ namespace RideBooking.Data.Internal;
 /// recovery pass. Every step is one local transaction and idempotent: running it again after a crash or a replay
 /// changes nothing more.
 /// </summary>
-internal sealed partial class CrossShardSteps(TransactionRunner runner, TimeProvider time, ILoggerFactory? loggerFactory = null)
+internal sealed partial class CrossShardSteps(TransactionRunner runner, TimeProvider time, ICacheInvalidation invalidation, ILoggerFactory? loggerFactory = null)
 {
     private readonly ILogger _logger = (ILogger?)loggerFactory?.CreateLogger<CrossShardSteps>() ?? NullLogger.Instance;
 
@@ -56,10 +56,10 @@ internal sealed partial class CrossShardSteps(TransactionRunner runner, TimeProv
     public Task StepAsync(string step) => Step is { } hook ? hook(step) : Task.CompletedTask;
 
     /// <summary>Holds the driver for the ride on the driver's shard; false when the driver is not available.</summary>
-    public Task<bool> HoldAsync(int driverShard, long driverId, long rideId, CancellationToken ct)
+    public async Task<bool> HoldAsync(int driverShard, long driverId, long rideId, CancellationToken ct)
     {
         var now = time.UtcNow();
-        return runner.RunAsync("BookRide.HoldDriver", driverShard, transactional: true, async (unit, token) =>
+        var held = await runner.RunAsync("BookRide.HoldDriver", driverShard, transactional: true, async (unit, token) =>
         {
             if (unit.AfterUnknownCommit)
             {
@@ -73,16 +73,30 @@ internal sealed partial class CrossShardSteps(TransactionRunner runner, TimeProv
             // Held: the UPDATE matched (1) and the hold was inserted (1); otherwise nothing changed (0).
             var changed = await unit.ExecuteAndCommitAsync(unit.CreateCommand(HoldDriver).With("@DriverId", driverId).With("@RideId", rideId).With("@Now", now), token).ConfigureAwait(false);
             return changed >= 2;
-        }, ct);
+        }, ct).ConfigureAwait(false);
+        if (held)
+        {
+            await invalidation.DriverChangedAsync(driverId).ConfigureAwait(false);
+        }
+
+        return held;
     }
 
     /// <summary>Undoes a hold whose ride was not stored; true when this call released the driver.</summary>
-    public Task<bool> ReleaseHoldAsync(int driverShard, long driverId, long rideId, CancellationToken ct) =>
-        runner.RunAsync("BookRide.ReleaseDriver", driverShard, transactional: true, async (unit, token) =>
+    public async Task<bool> ReleaseHoldAsync(int driverShard, long driverId, long rideId, CancellationToken ct)
+    {
+        var released = await runner.RunAsync("BookRide.ReleaseDriver", driverShard, transactional: true, async (unit, token) =>
         {
             var changed = await unit.ExecuteAndCommitAsync(unit.CreateCommand(ReleaseHold).With("@DriverId", driverId).With("@RideId", rideId), token).ConfigureAwait(false);
             return changed > 0;
-        }, ct);
+        }, ct).ConfigureAwait(false);
+        if (released)
+        {
+            await invalidation.DriverChangedAsync(driverId).ConfigureAwait(false);
+        }
+
+        return released;
+    }
 
     /// <summary>
     /// Delivers a completed or cancelled ride's message to the driver's shard (release the driver, add the fare once),
@@ -95,6 +109,8 @@ internal sealed partial class CrossShardSteps(TransactionRunner runner, TimeProv
             await unit.ExecuteAndCommitAsync(
                 unit.CreateCommand(ApplyRelease).With("@RideId", rideId).With("@DriverId", driverId).With("@Kind", kind).With("@Fare", fare).With("@Now", now),
                 token).ConfigureAwait(false), ct).ConfigureAwait(false);
+        // The driver is free again (or was already, when this message had been applied before).
+        await invalidation.DriverChangedAsync(driverId).ConfigureAwait(false);
         await StepAsync("Relay:applied").ConfigureAwait(false);
         await runner.RunAsync("RelayRideRelease.Done", rideShard, transactional: false, (unit, token) =>
             unit.ExecuteWriteAsync(unit.CreateCommand(DeleteOutbox).With("@RideId", rideId), token), ct).ConfigureAwait(false);

@@ -1,0 +1,282 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+
+namespace RideBooking.Data.Testing.Internal;
+
+/// <summary>
+/// A throwaway redis-server: its own folder under the kit's temporary root, a free port of 127.0.0.1, no persistence.
+/// Like <see cref="LocalServer"/>, a watchdog shell stops the server and deletes the folder as soon as the owning
+/// process is gone, even when it crashed; folders of owners that are gone are cleaned at the next start as well.
+/// </summary>
+internal sealed class LocalRedis
+{
+    private const string FolderPrefix = "redis-";
+
+    private readonly string _binary;
+    private int _serverPid;
+
+    private LocalRedis(string binary, string folder, int port)
+    {
+        _binary = binary;
+        Folder = folder;
+        Port = port;
+    }
+
+    public string Folder { get; }
+
+    public int Port { get; }
+
+    public bool IsRunning => IsAlive(_serverPid);
+
+    /// <summary>PATH first, then the folders the redis-server package usually installs to.</summary>
+    public static string? FindBinary()
+    {
+        var path = (Environment.GetEnvironmentVariable("PATH") ?? string.Empty).Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries);
+        string[] usual = ["/usr/bin", "/usr/sbin", "/usr/local/bin", "/opt/homebrew/bin"];
+        return path.Concat(usual).Select(directory => Path.Combine(directory, "redis-server")).FirstOrDefault(File.Exists);
+    }
+
+    public static async Task<LocalRedis> StartAsync(string binary, CancellationToken cancellationToken)
+    {
+        Directory.CreateDirectory(LocalServer.RootFolder);
+        CleanStaleFolders();
+        var folder = Path.Combine(LocalServer.RootFolder, $"{FolderPrefix}{Environment.ProcessId}-{Guid.NewGuid():N}"[..40]);
+        Directory.CreateDirectory(folder);
+        await File.WriteAllTextAsync(Path.Combine(folder, "owner.pid"), Environment.ProcessId.ToString(CultureInfo.InvariantCulture), cancellationToken).ConfigureAwait(false);
+
+        // A free port can be taken by someone else between probing and binding: try a few.
+        Exception? last = null;
+        for (var attempt = 0; attempt < 3; attempt++)
+        {
+            var redis = new LocalRedis(binary, folder, FreeLoopbackPort());
+            try
+            {
+                await redis.LaunchAsync(cancellationToken).ConfigureAwait(false);
+                AppDomain.CurrentDomain.ProcessExit += (_, _) => redis.Delete();
+                return redis;
+            }
+            catch (InvalidOperationException ex)
+            {
+                last = ex;
+            }
+        }
+
+        Delete(folder);
+        throw last!;
+    }
+
+    /// <summary>Starts the server (again) on this instance's port, empty, and waits until it answers PING.</summary>
+    public async Task LaunchAsync(CancellationToken cancellationToken)
+    {
+        var pidFile = Path.Combine(Folder, "server.pid");
+        var log = Path.Combine(Folder, $"redis-{Port}.log");
+        File.Delete(pidFile);
+        // No persistence: nothing is saved or loaded, so a restarted server is empty.
+        string[] serverArgs = ["--port", Port.ToString(CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--save", string.Empty, "--appendonly", "no", "--dir", Folder, "--logfile", log, "--daemonize", "no"];
+        const string Watchdog = """
+            exec </dev/null >/dev/null 2>&1
+            owner="$1"; folder="$2"; pidfile="$3"; shift 3
+            "$@" &
+            server=$!
+            echo "$server" > "$pidfile"
+            while kill -0 "$owner" 2>/dev/null && kill -0 "$server" 2>/dev/null; do sleep 1; done
+            kill -9 "$server" 2>/dev/null
+            wait "$server" 2>/dev/null
+            if ! kill -0 "$owner" 2>/dev/null; then rm -rf "$folder"; fi
+            """;
+        var start = new ProcessStartInfo("/bin/sh") { UseShellExecute = false, RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var arg in (string[])["-c", Watchdog, "ridebooking-testkit-watchdog", Environment.ProcessId.ToString(CultureInfo.InvariantCulture), Folder, pidFile, _binary, .. serverArgs])
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        using (var watchdog = Process.Start(start) ?? throw new InvalidOperationException("Could not start /bin/sh."))
+        {
+            watchdog.StandardInput.Close();
+        }
+
+        var stopwatch = Stopwatch.StartNew();
+        while (true)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var pid = File.Exists(pidFile) ? ReadPid(pidFile) : 0;
+            if (stopwatch.Elapsed > TimeSpan.FromSeconds(30) || (pid > 0 && !IsAlive(pid)))
+            {
+                Kill(pid);
+                var text = File.Exists(log) ? await File.ReadAllTextAsync(log, cancellationToken).ConfigureAwait(false) : "(no log)";
+                throw new InvalidOperationException($"The throwaway redis-server {_binary} did not start on 127.0.0.1:{Port}:{Environment.NewLine}{Tail(text)}");
+            }
+
+            if (pid > 0 && await PingAsync(Port, cancellationToken).ConfigureAwait(false))
+            {
+                _serverPid = pid;
+                return;
+            }
+
+            await Task.Delay(25, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Kills the server (its watchdog then ends and leaves the folder, whose owner is still alive).</summary>
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        Kill(_serverPid);
+        // The port is free once nothing answers on it any more.
+        while (await PingAsync(Port, cancellationToken).ConfigureAwait(false))
+        {
+            await Task.Delay(25, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    public void Delete()
+    {
+        Kill(_serverPid);
+        Delete(Folder);
+    }
+
+    /// <summary>Stops servers whose owning process is gone and deletes their folders.</summary>
+    private static void CleanStaleFolders()
+    {
+        foreach (var folder in Directory.EnumerateDirectories(LocalServer.RootFolder, FolderPrefix + "*"))
+        {
+            var ownerFile = Path.Combine(folder, "owner.pid");
+            var owner = File.Exists(ownerFile) ? ReadPid(ownerFile) : 0;
+            var stale = owner > 0 ? !IsAlive(owner) : Directory.GetLastWriteTimeUtc(folder) < DateTime.UtcNow.AddHours(-1);
+            if (stale)
+            {
+                Kill(ReadPid(Path.Combine(folder, "server.pid")));
+                Delete(folder);
+            }
+        }
+    }
+
+    private static void Delete(string folder)
+    {
+        try
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+        catch (IOException)
+        {
+            // Already gone, or the watchdog is deleting it right now.
+        }
+        catch (UnauthorizedAccessException)
+        {
+            // Not ours to delete; leave it.
+        }
+    }
+
+    /// <summary>True when a Redis server answers PING on the loopback port.</summary>
+    internal static async Task<bool> PingAsync(int port, CancellationToken cancellationToken)
+    {
+        try
+        {
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            timeout.CancelAfter(TimeSpan.FromSeconds(2));
+            using var client = new TcpClient();
+            await client.ConnectAsync(IPAddress.Loopback, port, timeout.Token).ConfigureAwait(false);
+            var stream = client.GetStream();
+            await stream.WriteAsync("PING\r\n"u8.ToArray(), timeout.Token).ConfigureAwait(false);
+            var buffer = new byte[16];
+            var read = await stream.ReadAsync(buffer, timeout.Token).ConfigureAwait(false);
+            return Encoding.ASCII.GetString(buffer, 0, read).StartsWith("+PONG", StringComparison.Ordinal);
+        }
+        catch (SocketException)
+        {
+            return false;
+        }
+        catch (IOException)
+        {
+            return false;
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            return false;
+        }
+    }
+
+    private static int ReadPid(string file)
+    {
+        try
+        {
+            return int.TryParse(File.ReadAllText(file).Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var pid) ? pid : 0;
+        }
+        catch (IOException)
+        {
+            return 0;
+        }
+    }
+
+    private static bool IsAlive(int pid)
+    {
+        if (pid <= 0)
+        {
+            return false;
+        }
+
+        try
+        {
+            using var process = Process.GetProcessById(pid);
+            return !process.HasExited;
+        }
+        catch (ArgumentException)
+        {
+            return false;
+        }
+        catch (InvalidOperationException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>Kills a redis-server by pid (never another program that may have reused the pid).</summary>
+    private static void Kill(int pid)
+    {
+        if (!IsAlive(pid))
+        {
+            return;
+        }
+
+        try
+        {
+            using var process = Process.GetProcessById(pid);
+            if (process.ProcessName.Contains("redis", StringComparison.Ordinal))
+            {
+                process.Kill();
+                process.WaitForExit(5000);
+            }
+        }
+        catch (ArgumentException)
+        {
+        }
+        catch (InvalidOperationException)
+        {
+        }
+        catch (System.ComponentModel.Win32Exception)
+        {
+        }
+    }
+
+    private static int FreeLoopbackPort()
+    {
+        var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        try
+        {
+            return ((IPEndPoint)listener.LocalEndpoint).Port;
+        }
+        finally
+        {
+            listener.Stop();
+        }
+    }
+
+    private static string Tail(string text)
+    {
+        var lines = text.Split('\n');
+        return string.Join('\n', lines.Skip(Math.Max(0, lines.Length - 25)));
+    }
+}

@@ -5,7 +5,7 @@ using System.Security.Cryptography.X509Certificates;
 namespace RideBooking.Data.Testing.Internal;
 
 /// <summary>
-/// A throwaway certificate authority made in .NET (<see cref="CertificateRequest"/>), valid for a day, that issues server
+/// A throwaway certificate authority made in .NET (<see cref="CertificateRequest"/>), valid for two days, that issues server
 /// certificates for 127.0.0.1 / localhost. Everything is written as PEM, which MariaDB and MySQL read as
 /// <c>ssl_ca</c>, <c>ssl_cert</c> and <c>ssl_key</c> and MySqlConnector as <c>SslCa</c>.
 /// </summary>
@@ -29,7 +29,7 @@ internal sealed class TestCertificateAuthority : IDisposable
         request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.KeyCertSign | X509KeyUsageFlags.CrlSign, critical: true));
         request.CertificateExtensions.Add(new X509SubjectKeyIdentifierExtension(request.PublicKey, critical: false));
         var now = DateTimeOffset.UtcNow;
-        return new TestCertificateAuthority(request.CreateSelfSigned(now.AddMinutes(-5), now.AddDays(1)));
+        return new TestCertificateAuthority(request.CreateSelfSigned(now.AddMinutes(-10), now.AddDays(2)));
     }
 
     /// <summary>Issues a server certificate for 127.0.0.1, ::1 and localhost.</summary>

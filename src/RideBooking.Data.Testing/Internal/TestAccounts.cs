@@ -80,7 +80,19 @@ internal static partial class TestAccounts
     {
         var statements = credentials.Names.Select((name, i) => $"CREATE USER '{name}'@'%' IDENTIFIED BY '{credentials.Passwords[i]}'").ToList();
         statements.Add(Substitute(Scripts[MigrationScript], database, migrationUser: credentials.Names[0]));
-        await Sql.ExecuteAsync(WithUserVariables(adminConnectionString), statements, ct).ConfigureAwait(false);
+        try
+        {
+            await Sql.ExecuteAsync(WithUserVariables(adminConnectionString), statements, ct).ConfigureAwait(false);
+        }
+        catch (MySqlException ex) when (ex.ErrorCode is MySqlErrorCode.SpecifiedAccessDeniedError or MySqlErrorCode.DatabaseAccessDenied or MySqlErrorCode.AccessDenied or MySqlErrorCode.PasswordNoMatch)
+        {
+            // The message names the endpoint only: the connection string may hold a password.
+            throw new InvalidOperationException(
+                $"The test server's user on {Sql.Endpoint(adminConnectionString)} may not create the accounts of a test database ({ex.Message}). " +
+                "The test kit provisions every database from schema/grants: give it a user with CREATE USER and GRANT OPTION (for example root) in RIDEBOOKING_MYSQL or RIDEBOOKING_TOPOLOGY.",
+                ex);
+        }
+
         return credentials.On(adminConnectionString, database);
     }
 

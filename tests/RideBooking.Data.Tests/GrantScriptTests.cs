@@ -34,7 +34,7 @@ public sealed partial class GrantScriptTests
         var grants = TableGrants(Grants("02_application_user.sql"));
         var tables = SchemaTables();
 
-        Assert.Equal(13, tables.Count);
+        Assert.True(tables.Count >= 13, $"only {tables.Count} tables found in the schema scripts");
         Assert.Equal(tables, grants.Select(g => g.Table).Order(StringComparer.Ordinal));
         Assert.All(grants, g => Assert.Matches("^(SELECT|INSERT|UPDATE|DELETE)(, (SELECT|INSERT|UPDATE|DELETE))*$", g.Privileges));
     }

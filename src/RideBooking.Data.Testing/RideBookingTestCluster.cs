@@ -19,6 +19,12 @@ namespace RideBooking.Data.Testing;
 /// from its primary by GTID as a dedicated replication user.
 /// </para>
 /// <para>
+/// Connection strings name the least-privileged application account of the repository's
+/// <c>schema/grants/02_application_user.sql</c> unless another <see cref="RideBookingTestAccount"/> is asked for; the schema is
+/// applied by the migration account of <c>01_migration_user.sql</c>. The accounts are created on the primaries, reach the
+/// replicas through replication, and are dropped with the database.
+/// </para>
+/// <para>
 /// Tests that stop or delay replication change servers other tests share: run them one at a time, and
 /// restore replication in a <c>finally</c>.
 /// </para>
@@ -28,20 +34,23 @@ public sealed class RideBookingTestCluster : IAsyncDisposable
     private static readonly TimeSpan ReplicationTimeout = TimeSpan.FromSeconds(60);
 
     private readonly ClusterServers _servers;
+    private readonly TestCredentials _credentials;
 
-    private RideBookingTestCluster(ClusterServers servers, string databaseName)
+    private RideBookingTestCluster(ClusterServers servers, string databaseName, TestCredentials credentials)
     {
         _servers = servers;
+        _credentials = credentials;
         DatabaseName = databaseName;
-        Shards = [.. servers.Shards.Select(shard => new RideBookingTestShard(
-            Sql.WithDatabase(shard.Primary.ConnectionString, databaseName),
-            [.. shard.Replicas.Select(replica => Sql.WithDatabase(replica.ConnectionString, databaseName))]))];
+        Shards = ShardsFor(RideBookingTestAccount.Application);
         Description = $"{servers.Shards.Count} shard(s) x {servers.Shards[0].Replicas.Count} replica(s), from {servers.Source}: " +
             string.Join("; ", servers.Shards.Select((shard, i) =>
                 $"shard {i} primary {shard.Primary.Description}" + string.Concat(shard.Replicas.Select(replica => $", replica {replica.Description}"))));
     }
 
-    /// <summary>Gets the shards: physical shard <c>i</c> is <c>Shards[i]</c>.</summary>
+    /// <summary>
+    /// Gets the shards, with connection strings of the application account (<see cref="RideBookingTestAccount.Application"/>):
+    /// physical shard <c>i</c> is <c>Shards[i]</c>.
+    /// </summary>
     public IReadOnlyList<RideBookingTestShard> Shards { get; }
 
     /// <summary>Gets the name of this cluster's database (unique per call, the same on every server).</summary>
@@ -74,14 +83,12 @@ public sealed class RideBookingTestCluster : IAsyncDisposable
         ArgumentOutOfRangeException.ThrowIfGreaterThan(replicasPerShard, 8);
 
         var servers = await TestClusterLocator.Shared.GetAsync(shards, replicasPerShard, ct).ConfigureAwait(false);
-        var cluster = new RideBookingTestCluster(servers, Sql.NewDatabaseName());
+        var cluster = new RideBookingTestCluster(servers, Sql.NewDatabaseName(), TestCredentials.New());
         try
         {
-            await Task.WhenAll(servers.Shards.Select(async (shard, i) =>
-            {
-                await Sql.CreateDatabaseAsync(shard.Primary.ConnectionString, cluster.DatabaseName, ct).ConfigureAwait(false);
-                await RideBookingSchema.ApplyAsync(cluster.Shards[i].Primary, ct).ConfigureAwait(false);
-            })).ConfigureAwait(false);
+            // Accounts and grants are created on the primaries; the replicas receive them through replication.
+            await Task.WhenAll(servers.Shards.Select(shard =>
+                TestAccounts.CreateDatabaseAsync(shard.Primary.ConnectionString, cluster.DatabaseName, cluster._credentials, ct))).ConfigureAwait(false);
             await cluster.WaitForReplicationAsync(ct).ConfigureAwait(false);
             return cluster;
         }
@@ -98,12 +105,21 @@ public sealed class RideBookingTestCluster : IAsyncDisposable
     /// <see langword="null"/>.
     /// </summary>
     /// <param name="options">The options to change.</param>
-    public void Configure(RideBookingOptions options)
+    public void Configure(RideBookingOptions options) => Configure(options, RideBookingTestAccount.Application);
+
+    /// <summary>
+    /// Points <paramref name="options"/> at this cluster as one of its accounts: fills <see cref="RideBookingOptions.Shards"/>
+    /// with the primaries and replicas of <see cref="ShardsFor"/>, in order, and sets
+    /// <see cref="RideBookingOptions.ConnectionString"/> to <see langword="null"/>.
+    /// </summary>
+    /// <param name="options">The options to change.</param>
+    /// <param name="account">The account to connect as (for example <see cref="RideBookingTestAccount.Resharding"/> to move logical shards).</param>
+    public void Configure(RideBookingOptions options, RideBookingTestAccount account)
     {
         ArgumentNullException.ThrowIfNull(options);
         options.ConnectionString = null;
         options.Shards.Clear();
-        foreach (var shard in Shards)
+        foreach (var shard in ShardsFor(account))
         {
             var shardOptions = new ShardOptions { Primary = shard.Primary };
             foreach (var replica in shard.Replicas)
@@ -114,6 +130,14 @@ public sealed class RideBookingTestCluster : IAsyncDisposable
             options.Shards.Add(shardOptions);
         }
     }
+
+    /// <summary>Gets the shards with connection strings of one of the cluster's accounts (the same accounts on every server).</summary>
+    /// <param name="account">The account.</param>
+    /// <returns>Physical shard <c>i</c> at index <c>i</c>, its connection strings naming this cluster's database.</returns>
+    public IReadOnlyList<RideBookingTestShard> ShardsFor(RideBookingTestAccount account) =>
+        [.. _servers.Shards.Select(shard => new RideBookingTestShard(
+            _credentials.On(shard.Primary.ConnectionString, DatabaseName).For(account),
+            [.. shard.Replicas.Select(replica => _credentials.On(replica.ConnectionString, DatabaseName).For(account))]))];
 
     /// <summary>Stops a replica's replication; writes on its primary stop arriving until <see cref="StartReplicationAsync"/>.</summary>
     /// <param name="shard">The shard, an index into <see cref="Shards"/>.</param>
@@ -177,13 +201,20 @@ public sealed class RideBookingTestCluster : IAsyncDisposable
     /// <returns>A task that completes when the database is gone from the primaries.</returns>
     public async ValueTask DisposeAsync()
     {
-        foreach (var connectionString in Shards.SelectMany(shard => shard.Replicas.Prepend(shard.Primary)))
+        foreach (var account in Enum.GetValues<RideBookingTestAccount>())
         {
-            using var connection = new MySqlConnection(connectionString);
-            MySqlConnection.ClearPool(connection);
+            foreach (var connectionString in ShardsFor(account).SelectMany(shard => shard.Replicas.Prepend(shard.Primary)))
+            {
+                using var connection = new MySqlConnection(connectionString);
+                MySqlConnection.ClearPool(connection);
+            }
         }
 
-        await Task.WhenAll(_servers.Shards.Select(shard => Sql.DropDatabaseAsync(shard.Primary.ConnectionString, DatabaseName, CancellationToken.None))).ConfigureAwait(false);
+        await Task.WhenAll(_servers.Shards.Select(async shard =>
+        {
+            await Sql.DropDatabaseAsync(shard.Primary.ConnectionString, DatabaseName, CancellationToken.None).ConfigureAwait(false);
+            await TestAccounts.DropAccountsAsync(shard.Primary.ConnectionString, _credentials.Names, CancellationToken.None).ConfigureAwait(false);
+        })).ConfigureAwait(false);
     }
 
     private static async Task WaitForAsync(ClusterServer replica, string position, int shard, int index, CancellationToken ct)

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using Dapper;
 using Microsoft.Extensions.DependencyInjection;
 using MySqlConnector;
+using RideBooking.Data.Testing;
 using Xunit.Abstractions;
 
 namespace RideBooking.Data.IntegrationTests;
@@ -46,7 +47,8 @@ public sealed class CrossShardStormTests(ClusterFixture fixture, ITestOutputHelp
             while (!stop.IsCancellationRequested)
             {
                 await Task.Delay(random.Next(20, 120));
-                var shard = fixture.Cluster.Shards[random.Next(4)];
+                // From outside: the administrator sees and kills the library's sessions.
+                var shard = fixture.Cluster.ShardsFor(RideBookingTestAccount.Administrator)[random.Next(4)];
                 await using var admin = new MySqlConnection(shard.Primary);
                 var victims = (await admin.QueryAsync<long>(
                     "SELECT id FROM information_schema.processlist WHERE db = @db AND id <> CONNECTION_ID()",

@@ -14,7 +14,17 @@ public sealed class DatabaseFixture : IAsyncLifetime
 
     public RideBookingTestDatabase Database => _database ?? throw new InvalidOperationException("Not initialized.");
 
+    /// <summary>The application account's connection string (schema/grants/02_application_user.sql): what the library gets.</summary>
     public string ConnectionString => Database.ConnectionString;
+
+    /// <summary>The administrator's connection string, for what no account of the library may do (DDL, KILL of others, server state).</summary>
+    public string AdminConnectionString => Database.ConnectionStringFor(RideBookingTestAccount.Administrator);
+
+    /// <summary>The migration account's connection string (schema/grants/01_migration_user.sql), which applies the schema.</summary>
+    public string MigrationConnectionString => Database.ConnectionStringFor(RideBookingTestAccount.Migration);
+
+    /// <summary>The application account's user name, for grants on test-only tables.</summary>
+    public string ApplicationUser => new MySqlConnectionStringBuilder(ConnectionString).UserID;
 
     public IServiceProvider Services => _services ?? throw new InvalidOperationException("Not initialized.");
 
@@ -67,6 +77,14 @@ public sealed class DatabaseFixture : IAsyncLifetime
     public async Task<MySqlConnection> OpenAsync()
     {
         var connection = new MySqlConnection(ConnectionString);
+        await connection.OpenAsync();
+        return connection;
+    }
+
+    /// <summary>A connection as the administrator, for setup the application account may not do.</summary>
+    public async Task<MySqlConnection> OpenAdminAsync()
+    {
+        var connection = new MySqlConnection(AdminConnectionString);
         await connection.OpenAsync();
         return connection;
     }

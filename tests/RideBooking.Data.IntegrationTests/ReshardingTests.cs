@@ -16,8 +16,14 @@ public sealed class ReshardingTests(ITestOutputHelper output)
 {
     private static readonly TimeSpan Refresh = TimeSpan.FromMilliseconds(50);
 
-    private static ShardedServices Services(RideBookingTestCluster cluster, int baseCount) => new(cluster, o =>
+    /// <summary>
+    /// The library as a process of the deployment: by default the one that moves logical shards, connected as the account
+    /// with schema/grants/03_resharding.sql; serving processes connect as the application account.
+    /// </summary>
+    private static ShardedServices Services(RideBookingTestCluster cluster, int baseCount, RideBookingTestAccount account = RideBookingTestAccount.Resharding) => new(cluster, o =>
     {
+        cluster.Configure(o, account);
+        o.ReplicaCheckInterval = TimeSpan.FromMilliseconds(100);
         o.BasePhysicalShardCount = baseCount;
         o.RecoveryGracePeriod = TimeSpan.FromSeconds(1);
         o.PlacementRefreshInterval = Refresh;
@@ -109,7 +115,7 @@ public sealed class ReshardingTests(ITestOutputHelper output)
     {
         await using var cluster = await RideBookingTestCluster.CreateAsync(2, 0);
         await using var mover = Services(cluster, 1);
-        await using var other = Services(cluster, 1); // another process of the deployment
+        await using var other = Services(cluster, 1, RideBookingTestAccount.Application); // another process of the deployment, which moves nothing
         var user = await other.Users.CreateAsync("Moving rider", ShardedServices.NextPhone());
         var moving = other.Resolver.LogicalShardOf(user.Id);
         var driver = await NewDriverAsync(other, l => l != moving);

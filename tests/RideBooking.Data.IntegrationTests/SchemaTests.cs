@@ -6,18 +6,19 @@ public sealed class SchemaTests(DatabaseFixture db) : IClassFixture<DatabaseFixt
 {
     private async Task<string> DescribeAsync()
     {
-        await using var connection = await db.OpenAsync();
+        await using var connection = await db.OpenAdminAsync();
         return await SchemaSnapshot.DescribeAsync(connection);
     }
 
     [Fact]
     public async Task Applying_the_schema_again_changes_nothing()
     {
-        await using var connection = await db.OpenAsync();
+        await using var connection = await db.OpenAdminAsync();
         var before = await DescribeAsync();
         var history = await SchemaSnapshot.EverythingAsync(connection);
-        await RideBookingSchema.ApplyAsync(db.ConnectionString);
-        await RideBookingSchema.ApplyAsync(db.ConnectionString);
+        // As a DBA would: the migration account of schema/grants/01_migration_user.sql applies the schema.
+        await RideBookingSchema.ApplyAsync(db.MigrationConnectionString);
+        await RideBookingSchema.ApplyAsync(db.MigrationConnectionString);
         var after = await DescribeAsync();
 
         Assert.Equal(before, after);
@@ -54,7 +55,7 @@ public sealed class SchemaTests(DatabaseFixture db) : IClassFixture<DatabaseFixt
         // 005 keeps its state in session variables, which MySqlConnector refuses unless AllowUserVariables is set;
         // ApplyAsync sets it on its own connection, whatever the caller's connection string says.
         var script = Assert.Single(RideBookingSchema.Scripts, s => s.Key == "005_logical_shards.sql").Value;
-        var refusing = new MySqlConnector.MySqlConnectionStringBuilder(db.ConnectionString) { AllowUserVariables = false }.ConnectionString;
+        var refusing = new MySqlConnector.MySqlConnectionStringBuilder(db.MigrationConnectionString) { AllowUserVariables = false }.ConnectionString;
         await using var connection = new MySqlConnector.MySqlConnection(refusing);
         await connection.OpenAsync();
         await Assert.ThrowsAnyAsync<MySqlConnector.MySqlException>(() => connection.ExecuteAsync(script));
@@ -73,7 +74,7 @@ public sealed class SchemaTests(DatabaseFixture db) : IClassFixture<DatabaseFixt
 
         // A database of its own, as the 0.1.0 scripts (or a migration tool) would leave it: no schema_history.
         await using var other = await Testing.RideBookingTestDatabase.CreateAsync();
-        await using var connection = new MySqlConnector.MySqlConnection(other.ConnectionString);
+        await using var connection = new MySqlConnector.MySqlConnection(other.ConnectionStringFor(Testing.RideBookingTestAccount.Administrator));
         await connection.OpenAsync();
         await connection.ExecuteAsync("DROP TABLE schema_history");
         Assert.Empty(await RideBookingSchema.GetAppliedScriptsAsync(other.ConnectionString));

@@ -18,13 +18,20 @@ public sealed class SchemaUpgradeTests : IAsyncLifetime
 
     private RideBookingTestDatabase? _database;
 
+    /// <summary>The application account: what the library runs as.</summary>
     private string ConnectionString => _database!.ConnectionString;
+
+    /// <summary>The migration account: builds the 0.1.0 schema and upgrades it, as a DBA's migrations would.</summary>
+    private string MigrationConnectionString => _database!.ConnectionStringFor(RideBookingTestAccount.Migration);
 
     public async Task InitializeAsync()
     {
         // The test kit applies the current schema; drop it all and build the 0.1.0 schema instead.
         _database = await RideBookingTestDatabase.CreateAsync();
-        await using var connection = await OpenAsync();
+        // Dropping tables is the administrator's (the migration account has no DROP); the table grants of the
+        // application account stay with the table names and apply again once the upgrade recreates them.
+        await using var connection = new MySqlConnection(_database.ConnectionStringFor(RideBookingTestAccount.Administrator));
+        await connection.OpenAsync();
         var tables = (await connection.QueryAsync<string>("SELECT table_name FROM information_schema.tables WHERE table_schema = DATABASE()")).ToList();
         await connection.ExecuteAsync("SET FOREIGN_KEY_CHECKS = 0");
         foreach (var table in tables)
@@ -57,7 +64,7 @@ public sealed class SchemaUpgradeTests : IAsyncLifetime
 
     private async Task<MySqlConnection> OpenAsync()
     {
-        var connection = new MySqlConnection(ConnectionString);
+        var connection = new MySqlConnection(MigrationConnectionString);
         await connection.OpenAsync();
         return connection;
     }
@@ -170,7 +177,7 @@ public sealed class SchemaUpgradeTests : IAsyncLifetime
         Assert.All(checksumsBefore.Values, c => Assert.DoesNotContain("0 rows", c, StringComparison.Ordinal));
         var started = DateTime.UtcNow;
 
-        await RideBookingSchema.ApplyAsync(ConnectionString);
+        await RideBookingSchema.ApplyAsync(MigrationConnectionString);
 
         var finished = DateTime.UtcNow;
 
@@ -230,14 +237,14 @@ public sealed class SchemaUpgradeTests : IAsyncLifetime
 
         // Applying again changes nothing: no schema change, no row written, history kept as first recorded.
         var everything = await SchemaSnapshot.EverythingAsync(connection);
-        await RideBookingSchema.ApplyAsync(ConnectionString);
+        await RideBookingSchema.ApplyAsync(MigrationConnectionString);
         Assert.Equal(everything, await SchemaSnapshot.EverythingAsync(connection));
     }
 
     [Fact]
     public async Task The_library_works_on_an_upgraded_database_and_new_rows_get_their_logical_shard()
     {
-        await RideBookingSchema.ApplyAsync(ConnectionString);
+        await RideBookingSchema.ApplyAsync(MigrationConnectionString);
         await using var services = DatabaseFixture.BuildServices(ConnectionString);
         var user = await services.GetRequiredService<IUserRepository>().CreateAsync("Asha", "+918012345678");
         var driver = await services.GetRequiredService<IDriverRepository>().CreateAsync("Ravi", "KA-01-AB-1234");

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using Dapper;
 using Microsoft.Extensions.DependencyInjection;
 using MySqlConnector;
+using RideBooking.Data.Testing;
 using RideBooking.Data.Internal;
 using Xunit.Abstractions;
 
@@ -360,7 +361,8 @@ public sealed class UniqueKeyTests(ClusterFixture fixture, ITestOutputHelper out
         }
         finally
         {
-            await using var connection = new MySqlConnection(fixture.Cluster.Shards[2].Primary);
+            // The application account deletes no user: the administrator removes the legacy row.
+            await using var connection = new MySqlConnection(fixture.Cluster.ShardsFor(RideBookingTestAccount.Administrator)[2].Primary);
             await connection.ExecuteAsync("DELETE FROM users WHERE phone = @phone", new { phone });
         }
 

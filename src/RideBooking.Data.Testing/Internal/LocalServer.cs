@@ -170,7 +170,7 @@ internal static class LocalServer
         throw last!;
     }
 
-    private static async Task<LocalServerInstance> LaunchOnPortAsync(LocalServerFlavor flavor, string folder, LocalServerSettings settings, int port, CancellationToken ct)
+    internal static async Task<LocalServerInstance> LaunchOnPortAsync(LocalServerFlavor flavor, string folder, LocalServerSettings settings, int port, CancellationToken ct)
     {
         var binary = flavor.Binary;
         Directory.CreateDirectory(TempFolder(folder));

@@ -172,6 +172,9 @@ internal sealed class ServerPool : IAsyncDisposable, IDisposable
         ConnectionString = builder.ConnectionString;
         _dataSource = new MySqlDataSourceBuilder(builder.ConnectionString)
             .UseConnectionOpenedCallback(SetSessionDefaultsAsync)
+            // The pool's name is MySqlConnector's pool.name metric tag (and the program_name connection attribute): without
+            // it, that tag is the connection string (less the password, but with user, server, database and TLS files).
+            .UseName("RideBooking.Data " + name)
             .Build();
     }
 

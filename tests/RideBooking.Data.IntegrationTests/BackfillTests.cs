@@ -97,7 +97,7 @@ public sealed class BackfillTests(DatabaseFixture db) : IClassFixture<DatabaseFi
     public async Task First_completions_committed_while_a_window_is_rebuilt_are_kept_and_fail_nothing()
     {
         var backfill = db.Services.GetRequiredService<IDriverEarningsBackfill>();
-        await using var connection = await db.OpenAsync();
+        await using var connection = await db.OpenAdminAsync();
         await connection.ExecuteAsync("DELETE FROM payments; DELETE FROM rides; DELETE FROM driver_earnings");
 
         // Drivers who have never completed a ride: each one's first completion inserts its rollup row.

@@ -155,8 +155,10 @@ public sealed class ShardedHostReadApiTests(ClusterFixture fixture) : IClassFixt
     public async Task The_current_ride_of_a_driver_is_found_after_a_move_separated_or_joined_the_user_and_the_driver()
     {
         await using var cluster = await RideBookingTestCluster.CreateAsync(2, 0);
+        // The process that moves logical shards connects as the account of schema/grants/03_resharding.sql.
         await using var db = new ShardedServices(cluster, o =>
         {
+            cluster.Configure(o, RideBookingTestAccount.Resharding);
             o.RecoveryGracePeriod = TimeSpan.FromSeconds(1);
             o.PlacementRefreshInterval = TimeSpan.FromMilliseconds(50);
         });

@@ -38,6 +38,7 @@ internal sealed partial class ShardMover(RideBookingDataSource dataSource, Shard
         new("cross_shard_applied", "logical_shard", "driver_id", "ride_id"),
         new("phone_claims", "logical_shard", "phone"),
         new("transaction_claims", "logical_shard", "transaction_id"),
+        new("idempotency_keys", "logical_shard", "operation", "scope_id", "idempotency_key"),
     ];
 
     private readonly ILogger _logger = (ILogger?)loggerFactory?.CreateLogger<ShardMover>() ?? NullLogger.Instance;

@@ -64,6 +64,7 @@ Type[] suites =
     typeof(ShardedUserReadBenchmarks), typeof(ShardedLatestRidesBenchmarks), typeof(ShardedBookingBenchmarks),
     typeof(ShardedTopDriversBenchmarks), typeof(ShardedReplicaWaitBenchmarks),
     typeof(CrossShardBookingBenchmarks), typeof(CrossShardThroughputBenchmarks), typeof(CrossShardRecoveryBenchmarks),
+    typeof(ConnectionRetryBenchmarks),
 ];
 
 // Numbers the benchmarks' setups measure once (round trips) reach the headline through this file.

@@ -54,6 +54,19 @@ internal sealed partial class ShardMover(RideBookingDataSource dataSource, Shard
 
     public async Task<ShardMoveResult> MoveManyAsync(IReadOnlyCollection<int> logicalShards, int targetPhysicalShard, CancellationToken cancellationToken = default)
     {
+        try
+        {
+            return await MoveManyCoreAsync(logicalShards, targetPhysicalShard, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (InfrastructureErrors.IsDriverFailure(ex) && !cancellationToken.IsCancellationRequested)
+        {
+            // A move uses connections of its own: no raw driver exception reaches the caller (a re-run resumes the move).
+            throw InfrastructureErrors.Translate("MoveShard", ex);
+        }
+    }
+
+    private async Task<ShardMoveResult> MoveManyCoreAsync(IReadOnlyCollection<int> logicalShards, int targetPhysicalShard, CancellationToken cancellationToken)
+    {
         ArgumentNullException.ThrowIfNull(logicalShards);
         ArgumentOutOfRangeException.ThrowIfNegative(targetPhysicalShard);
         ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(targetPhysicalShard, dataSource.Shards.Length);

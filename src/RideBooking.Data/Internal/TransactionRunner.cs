@@ -334,8 +334,7 @@ internal sealed partial class TransactionRunner
                 LogRetry(_logger, operation, reason, (int)ex.ErrorCode, attempt, _options.MaxTransactionRetries, delay.TotalMilliseconds);
                 await Task.Delay(delay, _time, ct).ConfigureAwait(false);
             }
-            catch (Exception ex) when (!ct.IsCancellationRequested
-                && (IsConnectionFailure(ex) || (commitSent && InfrastructureErrors.IsDriverFailure(ex) && !IsRetryable((MySqlException)ex))))
+            catch (Exception ex) when (!ct.IsCancellationRequested && IsLostConnection(ex, commitSent || unit.CommitInFlight, commitSent))
             {
                 await RollBackQuietlyAsync(unit, target).ConfigureAwait(false);
                 ended = true;
@@ -467,6 +466,16 @@ internal sealed partial class TransactionRunner
         MySqlException mySql => mySql.SqlState is null || mySql.ErrorCode == MySqlErrorCode.QueryInterrupted || (int)mySql.ErrorCode is 1927 or 4031,
         _ => true,
     };
+
+    /// <summary>
+    /// The connection was lost (a driver error without a server answer). While COMMIT is in flight any doubt counts, and so
+    /// does a server error on the runner's own COMMIT: replaying by key is always safe there. (A server error inside a batch
+    /// that ends in COMMIT stopped the batch before it: nothing was committed.)
+    /// </summary>
+    private static bool IsLostConnection(Exception ex, bool commitInFlight, bool commitSent) =>
+        (InfrastructureErrors.IsDriverFailure(ex) && IsConnectionFailure(ex))
+        || (commitInFlight && IsConnectionFailure(ex))
+        || (commitSent && ex is MySqlException mySql && !IsRetryable(mySql));
 
     internal static bool IsRetryable(MySqlException ex) =>
         ex.ErrorCode is MySqlErrorCode.LockDeadlock or MySqlErrorCode.LockWaitTimeout;

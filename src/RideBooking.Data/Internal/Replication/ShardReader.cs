@@ -65,7 +65,7 @@ internal sealed class ShardReader(RideBookingDataSource dataSource, IOptions<Rid
                 {
                     throw InfrastructureErrors.Translate(operation, ex);
                 }
-                catch (Exception ex) when (!ct.IsCancellationRequested && TransactionRunner.IsConnectionFailure(ex) && !fresh)
+                catch (Exception ex) when (!ct.IsCancellationRequested && InfrastructureErrors.IsDriverFailure(ex) && TransactionRunner.IsConnectionFailure(ex) && !fresh)
                 {
                     metrics.Retry(operation, "connection_failure");
                 }

@@ -284,8 +284,9 @@ internal sealed partial class TransactionRunner
             {
                 connection = fresh ? await target.Primary.OpenFreshAsync(ct).ConfigureAwait(false) : await target.Primary.OpenAsync(ct).ConfigureAwait(false);
             }
-            catch (Exception ex) when (InfrastructureErrors.IsDriverFailure(ex) && !ct.IsCancellationRequested)
+            catch (Exception ex) when (InfrastructureErrors.IsDriverFailure(ex))
             {
+                ThrowIfCancelled(ex, ct);
                 if (!afterUnknownCommit)
                 {
                     throw InfrastructureErrors.Translate(operation, ex);
@@ -375,8 +376,9 @@ internal sealed partial class TransactionRunner
                 ended = true;
                 throw;
             }
-            catch (Exception ex) when (InfrastructureErrors.IsDriverFailure(ex) && !(ex is MySqlException && ct.IsCancellationRequested))
+            catch (Exception ex) when (InfrastructureErrors.IsDriverFailure(ex))
             {
+                ThrowIfCancelled(ex, ct);
                 // Retries spent, or an error retrying cannot help: nothing of this attempt is kept (the finally rolls it back).
                 // After an unknown COMMIT, this attempt's failure does not tell whether the first one was stored.
                 throw afterUnknownCommit ? OutcomeUnknown(operation, ex, outcomeKey) : InfrastructureErrors.Translate(operation, ex);
@@ -397,6 +399,18 @@ internal sealed partial class TransactionRunner
                     await connection.DisposeAsync().ConfigureAwait(false);
                 }
             }
+        }
+    }
+
+    /// <summary>
+    /// A driver error raised because the caller cancelled (MySqlConnector reports a cancelled statement as "query interrupted"
+    /// or a command timeout): the caller gets <see cref="OperationCanceledException"/>, never the driver's exception.
+    /// </summary>
+    internal static void ThrowIfCancelled(Exception ex, CancellationToken ct)
+    {
+        if (ct.IsCancellationRequested)
+        {
+            throw new OperationCanceledException("The operation was cancelled by the caller.", ex, ct);
         }
     }
 

@@ -61,6 +61,11 @@ internal sealed class ShardReader(RideBookingDataSource dataSource, IOptions<Rid
                         }
                     }
                 }
+                catch (Exception ex) when (ct.IsCancellationRequested && InfrastructureErrors.IsDriverFailure(ex))
+                {
+                    TransactionRunner.ThrowIfCancelled(ex, ct);
+                    throw;
+                }
                 catch (Exception ex) when (!ct.IsCancellationRequested && InfrastructureErrors.IsPoolExhausted(ex))
                 {
                     throw InfrastructureErrors.Translate(operation, ex);
@@ -136,6 +141,11 @@ internal sealed class ShardReader(RideBookingDataSource dataSource, IOptions<Rid
                     return (true, await read(reader, ct).ConfigureAwait(false));
                 }
             }
+        }
+        catch (Exception ex) when (ct.IsCancellationRequested && InfrastructureErrors.IsDriverFailure(ex))
+        {
+            TransactionRunner.ThrowIfCancelled(ex, ct);
+            throw;
         }
         catch (Exception ex) when (!ct.IsCancellationRequested && (TransactionRunner.IsConnectionFailure(ex) || ex is MySqlException))
         {

@@ -80,6 +80,7 @@ Type[] suites =
     typeof(CrossShardBookingBenchmarks), typeof(CrossShardThroughputBenchmarks), typeof(CrossShardRecoveryBenchmarks),
     typeof(TelemetryBenchmarks), typeof(TelemetryLayerBenchmarks),
     typeof(CacheBenchmarks),
+    typeof(ConnectionRetryBenchmarks),
 ];
 
 // Numbers the benchmarks' setups measure once (round trips) reach the headline through this file.

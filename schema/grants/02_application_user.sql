@@ -61,6 +61,10 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON `${rb_database}`.`phone_claims` TO '${rb
 -- transaction_claims (007): as phone_claims, for payment transaction ids.
 GRANT SELECT, INSERT, UPDATE, DELETE ON `${rb_database}`.`transaction_claims` TO '${rb_app_user}'@'${rb_app_host}';
 
+-- idempotency_keys: a caller's key is inserted with the row it stands for, read back by a repeat, and
+-- pointed at a new id when the first one collided (UPDATE); keys are never deleted by the library.
+GRANT SELECT, INSERT, UPDATE ON `${rb_database}`.`idempotency_keys` TO '${rb_app_user}'@'${rb_app_host}';
+
 -- shard_placements (008): every process reloads the catalog; only IShardMover writes it (03_resharding.sql).
 GRANT SELECT ON `${rb_database}`.`shard_placements` TO '${rb_app_user}'@'${rb_app_host}';
 

@@ -25,4 +25,5 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON `${rb_database}`.`cross_shard_outbox` TO
 GRANT SELECT, INSERT, UPDATE, DELETE ON `${rb_database}`.`cross_shard_applied` TO '${rb_app_user}'@'${rb_app_host}';
 GRANT SELECT, INSERT, UPDATE, DELETE ON `${rb_database}`.`phone_claims` TO '${rb_app_user}'@'${rb_app_host}';
 GRANT SELECT, INSERT, UPDATE, DELETE ON `${rb_database}`.`transaction_claims` TO '${rb_app_user}'@'${rb_app_host}';
+GRANT SELECT, INSERT, UPDATE, DELETE ON `${rb_database}`.`idempotency_keys` TO '${rb_app_user}'@'${rb_app_host}';
 GRANT SELECT, INSERT, UPDATE ON `${rb_database}`.`shard_placements` TO '${rb_app_user}'@'${rb_app_host}';

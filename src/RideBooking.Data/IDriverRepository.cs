@@ -9,7 +9,23 @@ public interface IDriverRepository
     /// <param name="ct">Cancels the operation.</param>
     /// <returns>The stored driver.</returns>
     /// <exception cref="ArgumentException">A malformed name or vehicle number.</exception>
+#pragma warning disable RS0026 // Both overloads end in an optional token by contract; the key's string argument keeps calls unambiguous.
     Task<Driver> CreateAsync(string name, string vehicleNumber, CancellationToken ct = default);
+
+    /// <summary>
+    /// Creates an available driver under the caller's idempotency key: a repeat with the same key returns the driver the first
+    /// call created (in its current state) instead of creating a second one. The driver's logical shard is chosen from the key,
+    /// and the key is stored with the driver, in the same transaction.
+    /// </summary>
+    /// <param name="name">The display name: 1 to 100 characters, not only white space.</param>
+    /// <param name="vehicleNumber">The vehicle's registration number: 1 to 20 characters, not only white space.</param>
+    /// <param name="idempotencyKey">The caller's key: 1 to 100 characters, compared byte for byte, no white space at either end.</param>
+    /// <param name="ct">Cancels the operation.</param>
+    /// <returns>The stored driver: the first call's driver when the key was used before.</returns>
+    /// <exception cref="ArgumentException">A malformed name, vehicle number or key.</exception>
+    /// <exception cref="IdempotencyKeyConflictException">The key was used before with another name or vehicle number.</exception>
+    Task<Driver> CreateAsync(string name, string vehicleNumber, string idempotencyKey, CancellationToken ct = default);
+#pragma warning restore RS0026
 
     /// <summary>Reads a driver by id.</summary>
     /// <param name="driverId">The driver's id.</param>

@@ -32,4 +32,11 @@ public class RideBookingInfrastructureException : Exception
 
     /// <summary>Gets a value indicating whether trying again later can succeed.</summary>
     public bool IsTransient { get; init; }
+
+    /// <summary>
+    /// Gets the MySQL/MariaDB error number behind the failure (for example 1205 for a lock wait timeout, 1213 for a deadlock,
+    /// or a client-side number of MySqlConnector such as 1042 when the server could not be reached); <see langword="null"/>
+    /// when the failure was not a database error (a socket or I/O error).
+    /// </summary>
+    public int? ErrorNumber { get; init; }
 }

@@ -75,4 +75,12 @@ public sealed class RideBookingOptions
     /// </summary>
     /// <value>10 milliseconds to 1 minute. The default is 1 second.</value>
     public TimeSpan PlacementRefreshInterval { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>
+    /// Gets or sets how long a write whose COMMIT was in flight when the connection failed waits for the server to answer
+    /// again, to learn (by its idempotency key) whether it was stored. When the outcome is still unknown after this time,
+    /// the call fails with <see cref="CommitOutcomeUnknownException"/>, which names the key that resolves it.
+    /// </summary>
+    /// <value>0 to 10 minutes. The default is 30 seconds (a server restart usually takes less).</value>
+    public TimeSpan UnknownOutcomeWaitTimeout { get; set; } = TimeSpan.FromSeconds(30);
 }

@@ -125,14 +125,17 @@ public sealed class RetryTests(DatabaseFixture db) : IClassFixture<DatabaseFixtu
         await holder.ExecuteAsync("UPDATE retry_probe SET v = v + 100 WHERE id = 2", transaction: holderTx);
 
         var attempts = 0;
-        var ex = await Assert.ThrowsAsync<MySqlException>(() => runner.RunAsync("LockWaitProbe", transactional: true, async (u, ct) =>
+        var ex = await Assert.ThrowsAsync<RideBookingInfrastructureException>(() => runner.RunAsync("LockWaitProbe", transactional: true, async (u, ct) =>
         {
             Interlocked.Increment(ref attempts);
             await u.CreateCommand("SET SESSION innodb_lock_wait_timeout = 1; UPDATE retry_probe SET v = v + 1 WHERE id = 2").ExecuteAsync(ct);
             return 0;
         }, CancellationToken.None));
 
-        Assert.Equal(MySqlErrorCode.LockWaitTimeout, ex.ErrorCode);
+        // Spent retries leave as the typed infrastructure error, never the driver's own exception.
+        Assert.Equal((int)MySqlErrorCode.LockWaitTimeout, ex.ErrorNumber);
+        Assert.True(ex.IsTransient);
+        Assert.Equal("LockWaitProbe", ex.Operation);
         Assert.Equal(2, attempts);
     }
 
@@ -143,14 +146,15 @@ public sealed class RetryTests(DatabaseFixture db) : IClassFixture<DatabaseFixtu
         var runner = services.GetRequiredService<TransactionRunner>();
 
         var attempts = 0;
-        var syntax = await Assert.ThrowsAsync<MySqlException>(() => runner.RunAsync("SyntaxProbe", transactional: true, async (u, ct) =>
+        var syntax = await Assert.ThrowsAsync<RideBookingInfrastructureException>(() => runner.RunAsync("SyntaxProbe", transactional: true, async (u, ct) =>
         {
             Interlocked.Increment(ref attempts);
             return await u.CreateCommand("UPDATE no_such_table SET x = 1").ExecuteAsync(ct);
         }, CancellationToken.None));
         // The application account has no grant on a table outside the schema: the server answers "access denied"
         // (1142) without telling whether the table exists. Neither error is retried.
-        Assert.Equal(MySqlErrorCode.TableAccessDenied, syntax.ErrorCode);
+        Assert.Equal((int)MySqlErrorCode.TableAccessDenied, syntax.ErrorNumber);
+        Assert.False(syntax.IsTransient);
         Assert.Equal(1, attempts);
 
         attempts = 0;

@@ -230,7 +230,7 @@ public sealed class SchemaUpgradeTests : IAsyncLifetime
         var history = (await connection.QueryAsync<(string Script, string Checksum, DateTime AppliedAt)>(
             "SELECT script, checksum, applied_at FROM schema_history ORDER BY script")).ToList();
         Assert.Equal(RideBookingSchema.Scripts.Select(s => s.Key), history.Select(h => h.Script));
-        Assert.Equal(["001_users_and_drivers.sql", "002_rides_and_payments.sql", "003_driver_earnings.sql", "004_schema_history.sql", "005_logical_shards.sql", "006_cross_shard.sql", "007_unique_keys.sql", "008_shard_placements.sql", "009_payment_attempts.sql"], history.Select(h => h.Script));
+        Assert.Equal(["001_users_and_drivers.sql", "002_rides_and_payments.sql", "003_driver_earnings.sql", "004_schema_history.sql", "005_logical_shards.sql", "006_cross_shard.sql", "007_unique_keys.sql", "008_shard_placements.sql", "009_payment_attempts.sql", "010_idempotency_keys.sql"], history.Select(h => h.Script));
         Assert.Equal(RideBookingSchema.Scripts.Select(s => RideBookingSchema.Checksum(s.Value)), history.Select(h => h.Checksum));
         Assert.All(history, h => Assert.InRange(h.AppliedAt, started.AddSeconds(-1), finished.AddSeconds(1)));
         Assert.Equal(history.Select(h => h.Script), await RideBookingSchema.GetAppliedScriptsAsync(ConnectionString));

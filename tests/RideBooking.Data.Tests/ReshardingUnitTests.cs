@@ -100,7 +100,7 @@ public sealed class ReshardingUnitTests
     public void Every_table_with_rows_of_a_logical_shard_is_moved_parents_first()
     {
         var names = ShardMover.Tables.Select(t => t.Name).ToList();
-        Assert.Equal(["users", "drivers", "rides", "payments", "driver_earnings", "driver_holds", "cross_shard_decisions", "cross_shard_outbox", "cross_shard_applied", "phone_claims", "transaction_claims"], names);
+        Assert.Equal(["users", "drivers", "rides", "payments", "driver_earnings", "driver_holds", "cross_shard_decisions", "cross_shard_outbox", "cross_shard_applied", "phone_claims", "transaction_claims", "idempotency_keys"], names);
         Assert.True(names.IndexOf("users") < names.IndexOf("rides") && names.IndexOf("rides") < names.IndexOf("payments"));
         Assert.All(ShardMover.Tables, t => Assert.NotEmpty(t.Key));
     }

@@ -24,7 +24,7 @@ public sealed partial class SchemaScriptTests
     {
         var names = RideBookingSchema.Scripts.Select(s => s.Key).ToList();
         Assert.Equal(
-            ["001_users_and_drivers.sql", "002_rides_and_payments.sql", "003_driver_earnings.sql", "004_schema_history.sql", "005_logical_shards.sql", "006_cross_shard.sql", "007_unique_keys.sql", "008_shard_placements.sql", "009_payment_attempts.sql"],
+            ["001_users_and_drivers.sql", "002_rides_and_payments.sql", "003_driver_earnings.sql", "004_schema_history.sql", "005_logical_shards.sql", "006_cross_shard.sql", "007_unique_keys.sql", "008_shard_placements.sql", "009_payment_attempts.sql", "010_idempotency_keys.sql"],
             names);
         Assert.Equal(names.Order(StringComparer.Ordinal), names);
         Assert.Contains(RideBookingSchema.HistoryScript, names);
@@ -72,6 +72,7 @@ public sealed partial class SchemaScriptTests
     [InlineData("007_unique_keys.sql")]
     [InlineData("008_shard_placements.sql")]
     [InlineData("009_payment_attempts.sql")]
+    [InlineData("010_idempotency_keys.sql")]
     public void New_scripts_use_nothing_mysql_or_mariadb_lacks(string name)
     {
         var code = Code(Script(name));

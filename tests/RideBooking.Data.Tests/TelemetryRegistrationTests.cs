@@ -127,6 +127,8 @@ public sealed class TelemetryRegistrationTests
 
         public Task<User> CreateAsync(string name, string phone, CancellationToken ct = default) => Inner.CreateAsync(name, phone, ct);
 
+        public Task<User> CreateAsync(string name, string phone, string idempotencyKey, CancellationToken ct = default) => Inner.CreateAsync(name, phone, idempotencyKey, ct);
+
         public Task<User?> GetAsync(long userId, CancellationToken ct = default) => Inner.GetAsync(userId, ct);
 
         public Task<User?> GetByPhoneAsync(string phone, CancellationToken cancellationToken = default) => Inner.GetByPhoneAsync(phone, cancellationToken);

@@ -307,7 +307,7 @@ internal static class LocalServer
         }
     }
 
-    private static void Stop(int serverPid, string folder)
+    internal static void Stop(int serverPid, string folder)
     {
         Kill(serverPid);
         try
@@ -324,7 +324,7 @@ internal static class LocalServer
         }
     }
 
-    private static int ReadPid(string file)
+    internal static int ReadPid(string file)
     {
         try
         {
@@ -336,7 +336,7 @@ internal static class LocalServer
         }
     }
 
-    private static bool IsAlive(int pid)
+    internal static bool IsAlive(int pid)
     {
         if (pid <= 0)
         {

@@ -58,6 +58,19 @@ internal sealed class DriverEarningsBackfill(RideBookingDataSource dataSource, T
     public async Task<EarningsBackfillResult> RebuildAsync(int driversPerBatch = 500, CancellationToken ct = default)
     {
         Guard.Limit(driversPerBatch, MaxBatch, nameof(driversPerBatch));
+        try
+        {
+            return await RebuildCoreAsync(driversPerBatch, ct).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (InfrastructureErrors.IsDriverFailure(ex) && !ct.IsCancellationRequested)
+        {
+            // The window walk reads with its own connections: no raw driver exception reaches the caller.
+            throw InfrastructureErrors.Translate("RebuildEarnings", ex);
+        }
+    }
+
+    private async Task<EarningsBackfillResult> RebuildCoreAsync(int driversPerBatch, CancellationToken ct)
+    {
         long withEarnings = 0;
         var batches = 0;
         var sharded = dataSource.Shards.Length > 1;

@@ -55,6 +55,9 @@ internal static class Guard
         return value;
     }
 
+    /// <summary>A caller's idempotency key: the same rules as a transaction id (1 to 100 characters, no white space at either end).</summary>
+    public static string IdempotencyKey(string? value, string paramName) => TransactionId(value, paramName);
+
     /// <summary>An amount that fits DECIMAL(10,2) exactly: 0 to 99,999,999.99, at most two decimals.</summary>
     public static decimal Money(decimal value, string paramName)
     {

@@ -153,6 +153,7 @@ internal sealed class ReplicaNode(int shard, int index, ServerPool pool)
 internal sealed class ServerPool : IAsyncDisposable, IDisposable
 {
     private readonly MySqlDataSource _dataSource;
+    private readonly Lazy<MySqlDataSource> _unpooled;
     private volatile int _flavor; // 0 unknown, 1 MariaDB, 2 MySQL
 
     public ServerPool(string connectionString, string name)
@@ -176,6 +177,9 @@ internal sealed class ServerPool : IAsyncDisposable, IDisposable
             // it, that tag is the connection string (less the password, but with user, server, database and TLS files).
             .UseName("RideBooking.Data " + name)
             .Build();
+        // Retries after a connection failure take a new physical connection: the pool's others may be stale as well.
+        var unpooled = new MySqlConnectionStringBuilder(builder.ConnectionString) { Pooling = false }.ConnectionString;
+        _unpooled = new Lazy<MySqlDataSource>(() => new MySqlDataSourceBuilder(unpooled).UseConnectionOpenedCallback(SetSessionDefaultsAsync).Build());
     }
 
     /// <summary>Gets the connection string of this server (never logged or put in a message).</summary>
@@ -204,9 +208,72 @@ internal sealed class ServerPool : IAsyncDisposable, IDisposable
         }
     }
 
-    public async ValueTask<MySqlConnection> OpenAsync(CancellationToken ct)
+    /// <summary>A connection from the pool.</summary>
+    public ValueTask<MySqlConnection> OpenAsync(CancellationToken ct) => OpenAsync(_dataSource, ct);
+
+    /// <summary>
+    /// A new physical connection outside the pool, for a retry after a connection failure: after a server restart, or once
+    /// <c>wait_timeout</c> closed idle sessions, every pooled connection is stale, and the next one would fail as well.
+    /// </summary>
+    public ValueTask<MySqlConnection> OpenFreshAsync(CancellationToken ct) => OpenAsync(_unpooled.Value, ct);
+
+    /// <summary>
+    /// Makes sure the physical session of <paramref name="connection"/> is never used again: after a failed ROLLBACK its
+    /// transaction may still be open, and the next <c>START TRANSACTION</c> on it would commit that transaction. The session
+    /// ends itself (the server rolls back what it held), and a ping then marks it broken, so the pool destroys it on return
+    /// instead of keeping it. (<see cref="MySqlConnection.ClearPoolAsync(MySqlConnection, CancellationToken)"/> does not reach
+    /// the pool of a <see cref="MySqlDataSource"/>.)
+    /// </summary>
+    public async Task DiscardAsync(MySqlConnection connection)
     {
-        var connection = _dataSource.CreateConnection();
+        if (connection.State != System.Data.ConnectionState.Open)
+        {
+            // The driver already marked the session broken: it is destroyed, not pooled, and the server rolled it back.
+            return;
+        }
+
+        try
+        {
+            var kill = new MySqlCommand("KILL CONNECTION_ID()", connection);
+            await using (kill.ConfigureAwait(false))
+            {
+                await kill.ExecuteNonQueryAsync(CancellationToken.None).ConfigureAwait(false);
+            }
+        }
+        catch (Exception ex) when (InfrastructureErrors.IsDriverFailure(ex) || ex is InvalidOperationException)
+        {
+            // The server ends the session while answering: the error is the expected outcome.
+        }
+
+        if (await connection.PingAsync(CancellationToken.None).ConfigureAwait(false))
+        {
+            // Still alive (the session could not end itself): end it from a new connection. The ping proved the session is
+            // on this server instance, so its id is not another session's.
+            try
+            {
+                var other = await OpenFreshAsync(CancellationToken.None).ConfigureAwait(false);
+                await using (other.ConfigureAwait(false))
+                {
+                    var kill = new MySqlCommand("KILL CONNECTION @Id", other);
+                    kill.Parameters.AddWithValue("@Id", connection.ServerThread);
+                    await using (kill.ConfigureAwait(false))
+                    {
+                        await kill.ExecuteNonQueryAsync(CancellationToken.None).ConfigureAwait(false);
+                    }
+                }
+            }
+            catch (Exception ex) when (InfrastructureErrors.IsDriverFailure(ex) || ex is InvalidOperationException)
+            {
+                // The server is unreachable: a session it cannot serve holds no transaction anyone can commit.
+            }
+
+            await connection.PingAsync(CancellationToken.None).ConfigureAwait(false);
+        }
+    }
+
+    private static async ValueTask<MySqlConnection> OpenAsync(MySqlDataSource source, CancellationToken ct)
+    {
+        var connection = source.CreateConnection();
         try
         {
             await connection.OpenAsync(ct).ConfigureAwait(false);
@@ -219,7 +286,21 @@ internal sealed class ServerPool : IAsyncDisposable, IDisposable
         }
     }
 
-    public ValueTask DisposeAsync() => _dataSource.DisposeAsync();
+    public async ValueTask DisposeAsync()
+    {
+        await _dataSource.DisposeAsync().ConfigureAwait(false);
+        if (_unpooled.IsValueCreated)
+        {
+            await _unpooled.Value.DisposeAsync().ConfigureAwait(false);
+        }
+    }
 
-    public void Dispose() => _dataSource.Dispose();
+    public void Dispose()
+    {
+        _dataSource.Dispose();
+        if (_unpooled.IsValueCreated)
+        {
+            _unpooled.Value.Dispose();
+        }
+    }
 }

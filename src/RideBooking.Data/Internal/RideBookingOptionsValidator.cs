@@ -108,6 +108,11 @@ internal sealed class RideBookingOptionsValidator : IValidateOptions<RideBooking
             failures.Add($"RideBooking:RetryBaseDelay must be 0 to 10 seconds (was {options.RetryBaseDelay}).");
         }
 
+        if (options.UnknownOutcomeWaitTimeout < TimeSpan.Zero || options.UnknownOutcomeWaitTimeout > TimeSpan.FromMinutes(10))
+        {
+            failures.Add($"RideBooking:UnknownOutcomeWaitTimeout must be 0 to 10 minutes (was {options.UnknownOutcomeWaitTimeout}).");
+        }
+
         if (options.WorkerId is < 0 or > IdGenerator.MaxWorkerId)
         {
             failures.Add($"RideBooking:WorkerId must be 0 to {IdGenerator.MaxWorkerId} (was {options.WorkerId}).");

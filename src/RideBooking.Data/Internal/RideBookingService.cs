@@ -72,7 +72,16 @@ internal sealed class RideBookingService(TransactionRunner runner, ShardResolver
         UPDATE drivers SET available = TRUE WHERE id = @DriverId;
         """;
 
-    public async Task<Ride> BookAsync(long userId, long driverId, decimal fare, CancellationToken ct = default)
+    public Task<Ride> BookAsync(long userId, long driverId, decimal fare, CancellationToken ct = default) =>
+        BookAsync(userId, driverId, fare, key: null, ct);
+
+    public Task<Ride> BookAsync(long userId, long driverId, decimal fare, string idempotencyKey, CancellationToken ct = default)
+    {
+        Guard.IdempotencyKey(idempotencyKey, nameof(idempotencyKey));
+        return BookAsync(userId, driverId, fare, CallerKey.For(CallerKey.BookRide, userId, idempotencyKey, driverId, fare.ToString("F2", System.Globalization.CultureInfo.InvariantCulture)), ct);
+    }
+
+    private async Task<Ride> BookAsync(long userId, long driverId, decimal fare, CallerKey? key, CancellationToken ct)
     {
         Guard.Id(userId, nameof(userId));
         Guard.Id(driverId, nameof(driverId));
@@ -84,23 +93,45 @@ internal sealed class RideBookingService(TransactionRunner runner, ShardResolver
         var driverShard = shards.PhysicalShardOf(driverId);
         if (shard != driverShard)
         {
-            return await BookAcrossShardsAsync(userId, driverId, fare, logicalShard, shard, driverShard, ct).ConfigureAwait(false);
+            return await BookAcrossShardsAsync(userId, driverId, fare, logicalShard, shard, driverShard, key, ct).ConfigureAwait(false);
         }
 
         // The ride id is fixed before the first attempt, so a replay after an unknown commit finds
         // the ride it may already have written instead of booking a second one.
         var now = time.UtcNow();
         var ride = new Ride(ids.Next(logicalShard), userId, driverId, RideStatus.Requested, fare, now, now);
+        var repeated = false;
         var result = await runner.RunAsync("BookRide", shard, transactional: true, async (unit, token) =>
         {
-            // Only a ride with everything this call wrote is its own: another process may have used the same id.
-            if (unit.AfterUnknownCommit && await unit.CreateCommand(RideRepository.RideById).With("@Id", ride.Id).ReadSingleOrDefaultAsync(Rows.Ride, token).ConfigureAwait(false) is { } stored
+            // Only a ride with everything this call wrote is its own: another process may have used the same id. A locking
+            // read: if the lost session is still committing this very ride, wait for it instead of missing it.
+            if (unit.AfterUnknownCommit && await unit.CreateCommand(LockRide).With("@Id", ride.Id).ReadSingleOrDefaultAsync(Rows.Ride, token).ConfigureAwait(false) is { } stored
                 && stored.UserId == userId && stored.DriverId == driverId && stored.Fare == fare && stored.CreatedAt == now)
             {
                 return stored;
             }
 
-            var taken = await unit.CreateCommand(TakeDriver).With("@DriverId", driverId).ExecuteAsync(token).ConfigureAwait(false);
+            int taken;
+            if (key is null)
+            {
+                taken = await unit.CreateCommand(TakeDriver).With("@DriverId", driverId).ExecuteAsync(token).ConfigureAwait(false);
+            }
+            else
+            {
+                try
+                {
+                    // The key first, in the same round trip: a concurrent repeat waits on it, then finds this call's ride.
+                    taken = await key.Bind(unit.CreateCommand(CallerKey.Insert + ";\n" + TakeDriver), ride.Id, now).With("@DriverId", driverId).ExecuteAsync(token).ConfigureAwait(false) - 1;
+                }
+                catch (MySqlException ex) when (ex.ErrorCode == MySqlErrorCode.DuplicateKeyEntry)
+                {
+                    var first = key.Resolve(await key.RollBackThenFindAsync(unit, token).ConfigureAwait(false), "another booking");
+                    repeated = true;
+                    return await unit.CreateCommand(RideRepository.RideById).With("@Id", first).ReadSingleOrDefaultAsync(Rows.Ride, token).ConfigureAwait(false)
+                        ?? throw new RideBookingInfrastructureException("The ride of this idempotency key could not be read; try again.") { Operation = "BookRide", IsTransient = true };
+                }
+            }
+
             if (taken != 1)
             {
                 // Lost: end the transaction and learn why in the same round trip.
@@ -113,13 +144,14 @@ internal sealed class RideBookingService(TransactionRunner runner, ShardResolver
                 throw new DriverUnavailableException($"Driver {driverId} is not available.");
             }
 
+            var repoint = false;
             while (true)
             {
                 try
                 {
-                    await unit.ExecuteAndCommitAsync(
-                        unit.CreateCommand(InsertRide).With("@RideId", ride.Id).With("@UserId", userId).With("@DriverId", driverId).With("@Fare", fare).With("@Now", now),
-                        token).ConfigureAwait(false);
+                    var insert = unit.CreateCommand((repoint ? CallerKey.Repoint + ";\n" : string.Empty) + InsertRide)
+                        .With("@RideId", ride.Id).With("@UserId", userId).With("@DriverId", driverId).With("@Fare", fare).With("@Now", now);
+                    await unit.ExecuteAndCommitAsync(repoint ? key!.Bind(insert, ride.Id, now) : insert, token).ConfigureAwait(false);
                     return ride;
                 }
                 catch (MySqlException ex) when (ex.IsDuplicateKey("uq_rides_active_user"))
@@ -138,14 +170,21 @@ internal sealed class RideBookingService(TransactionRunner runner, ShardResolver
                 }
                 catch (MySqlException ex) when (ex.IsIdCollision())
                 {
-                    // Only the INSERT failed (the batch stopped before COMMIT): the driver is still held in this transaction.
+                    // Only the INSERT failed (the batch stopped before COMMIT): the driver is still held in this transaction,
+                    // and the key taken in it is pointed at the new id.
                     metrics.IdCollision("BookRide");
                     ride = ride with { Id = ids.Next(logicalShard) };
+                    repoint = key is not null;
                 }
             }
-        }, ct).ConfigureAwait(false);
-        metrics.Booked();
+        }, ct, () => new OutcomeKey(EntityId: ride.Id, IdempotencyKey: key?.Key)).ConfigureAwait(false);
+        if (!repeated)
+        {
+            metrics.Booked();
+        }
+
         await invalidation.DriverChangedAsync(driverId).ConfigureAwait(false);
+
         return result;
     }
 
@@ -226,8 +265,14 @@ internal sealed class RideBookingService(TransactionRunner runner, ShardResolver
     /// point. A ride that cannot be stored (the user is unknown or already riding) releases the hold. A process that
     /// dies in between leaves a hold without a ride, which the recovery pass releases after fencing the ride id.
     /// </summary>
-    private async Task<Ride> BookAcrossShardsAsync(long userId, long driverId, decimal fare, int logicalShard, int shard, int driverShard, CancellationToken ct)
+    private async Task<Ride> BookAcrossShardsAsync(long userId, long driverId, decimal fare, int logicalShard, int shard, int driverShard, CallerKey? key, CancellationToken ct)
     {
+        if (key is not null && await FindKeyedRideAsync(key, shard, stored: null, ct).ConfigureAwait(false) is { } repeat)
+        {
+            // A repeat: the first call's ride, without holding the driver again.
+            return repeat;
+        }
+
         var now = time.UtcNow();
         var ride = new Ride(ids.Next(logicalShard), userId, driverId, RideStatus.Requested, fare, now, now);
         bool IsOwn(Ride stored) => stored.UserId == userId && stored.DriverId == driverId && stored.Fare == fare && stored.CreatedAt == now;
@@ -239,7 +284,7 @@ internal sealed class RideBookingService(TransactionRunner runner, ShardResolver
                 held = await crossShard.HoldAsync(driverShard, driverId, ride.Id, ct).ConfigureAwait(false);
                 break;
             }
-            catch (MySqlException ex) when (ex.IsDuplicateKey("uq_driver_holds_ride"))
+            catch (RideBookingInfrastructureException ex) when (ex.InnerException is MySqlException mySql && mySql.IsDuplicateKey("uq_driver_holds_ride"))
             {
                 // Another process generated the same ride id and holds a driver with it: nothing was kept; take a new id.
                 metrics.IdCollision("BookRide");
@@ -274,9 +319,9 @@ internal sealed class RideBookingService(TransactionRunner runner, ShardResolver
 
                 try
                 {
-                    await unit.ExecuteAndCommitAsync(
-                        unit.CreateCommand(CommitCrossShardRide).With("@RideId", ride.Id).With("@UserId", userId).With("@DriverId", driverId).With("@Fare", fare).With("@Now", now),
-                        token).ConfigureAwait(false);
+                    var commit = unit.CreateCommand((key is null ? string.Empty : CallerKey.Insert + ";\n") + CommitCrossShardRide)
+                        .With("@RideId", ride.Id).With("@UserId", userId).With("@DriverId", driverId).With("@Fare", fare).With("@Now", now);
+                    await unit.ExecuteAndCommitAsync(key is null ? commit : key.Bind(commit, ride.Id, now), token).ConfigureAwait(false);
                     return ride;
                 }
                 catch (MySqlException ex) when (ex.IsDuplicateKey("uq_rides_active_user"))
@@ -295,9 +340,21 @@ internal sealed class RideBookingService(TransactionRunner runner, ShardResolver
                     // Otherwise recovery fenced it (the booking took longer than the grace period), or another process
                     // generated the same id; either way nothing of this attempt was stored.
                     var decided = await unit.RollBackThenReadAsync(unit.CreateCommand(RideRepository.RideById).With("@Id", ride.Id), Rows.Ride, token).ConfigureAwait(false);
-                    return decided is not null && IsOwn(decided) ? decided : throw new CrossShardAbortedException(ex);
+                    if (decided is not null && IsOwn(decided))
+                    {
+                        return decided;
+                    }
+
+                    // The caller's key, taken by a concurrent call with the same key that committed first.
+                    if (key is not null && await key.Bind(unit.CreateCommand(CallerKey.Find)).ReadSingleOrDefaultAsync(CallerKey.ReadStored, token).ConfigureAwait(false) is { } taken
+                        && taken.EntityId != ride.Id)
+                    {
+                        throw new KeyTakenException(taken);
+                    }
+
+                    throw new CrossShardAbortedException(ex);
                 }
-            }, ct).ConfigureAwait(false);
+            }, ct, () => new OutcomeKey(EntityId: ride.Id, IdempotencyKey: key?.Key)).ConfigureAwait(false);
             await StepAsync("BookRide:stored").ConfigureAwait(false);
             metrics.Booked();
             return stored;
@@ -307,6 +364,12 @@ internal sealed class RideBookingService(TransactionRunner runner, ShardResolver
             // The ride was not stored: release the driver held for it (a no-op when recovery already did).
             await StepAsync("BookRide:refused").ConfigureAwait(false);
             await crossShard.TryReleaseHoldAsync(driverShard, driverId, ride.Id).ConfigureAwait(false);
+            if (ex is KeyTakenException keyTaken)
+            {
+                return await FindKeyedRideAsync(key!, shard, keyTaken.Stored, ct).ConfigureAwait(false)
+                    ?? throw new RideBookingInfrastructureException("The ride of this idempotency key could not be read; try again.") { Operation = "BookRide", IsTransient = true };
+            }
+
             if (ex is CrossShardAbortedException aborted)
             {
                 throw new RideBookingInfrastructureException(
@@ -328,6 +391,25 @@ internal sealed class RideBookingService(TransactionRunner runner, ShardResolver
 
     /// <summary>Why a transition is refused: the message and the conflict the exception carries.</summary>
     private sealed record Refusal(string Reason, RideBookingConflict Conflict);
+
+    /// <summary>
+    /// The ride a caller's key already booked (read on the user's primary), <see langword="null"/> when the key is unused;
+    /// <see cref="IdempotencyKeyConflictException"/> when it was used with other arguments.
+    /// </summary>
+    private async Task<Ride?> FindKeyedRideAsync(CallerKey key, int shard, StoredKey? stored, CancellationToken ct)
+    {
+        return await runner.RunAsync("BookRide.FindKey", shard, transactional: false, async (unit, token) =>
+        {
+            var found = stored ?? await key.Bind(unit.CreateCommand(CallerKey.Find)).ReadSingleOrDefaultAsync(CallerKey.ReadStored, token).ConfigureAwait(false);
+            return found is null ? null : await unit.CreateCommand(RideRepository.RideById).With("@Id", key.Resolve(found, "another booking")).ReadSingleOrDefaultAsync(Rows.Ride, token).ConfigureAwait(false);
+        }, ct).ConfigureAwait(false);
+    }
+
+    /// <summary>The caller's key was taken by a concurrent call that committed first; never reaches a caller.</summary>
+    private sealed class KeyTakenException(StoredKey stored) : RideBookingException("The idempotency key was taken.")
+    {
+        public StoredKey Stored { get; } = stored;
+    }
 
     /// <summary>
     /// A cross-shard booking whose ride id was already decided on the user's shard: nothing was stored. A business-family

@@ -37,6 +37,9 @@ internal sealed class UnitOfWork(
     /// <summary>Gets a value indicating whether a transaction was started on the connection.</summary>
     public bool Began { get; private set; }
 
+    /// <summary>Gets a value indicating whether an autocommit unit sent a write (its outcome is unknown if the connection then fails).</summary>
+    public bool SentWrite { get; private set; }
+
     /// <summary>Gets a value indicating whether the unit sent COMMIT at the end of one of its commands.</summary>
     public bool CommitInFlight { get; private set; }
 
@@ -55,6 +58,7 @@ internal sealed class UnitOfWork(
     /// <summary>Appends the GTID read to an autocommit write command; its reader must end with <see cref="CaptureWriteMarkAsync"/>.</summary>
     public MySqlCommand MarkWrite(MySqlCommand command)
     {
+        SentWrite = true;
         if (WriteMarkQuery is not null)
         {
             command.CommandText = command.CommandText.TrimEnd().TrimEnd(';') + ";\n" + WriteMarkQuery;
@@ -106,6 +110,7 @@ internal sealed class UnitOfWork(
     /// <summary>Runs an autocommit write with no result set, reading its GTID in the same round trip when tracked.</summary>
     public async Task<int> ExecuteWriteAsync(MySqlCommand command, CancellationToken ct)
     {
+        SentWrite = true;
         if (WriteMarkQuery is null)
         {
             return await command.ExecuteAsync(ct).ConfigureAwait(false);
@@ -200,6 +205,9 @@ internal sealed class UnitOfWork(
     }
 }
 
+/// <summary>What resolves a write whose outcome stays unknown: the caller's key, the generated id, or the transaction id.</summary>
+internal sealed record OutcomeKey(long? EntityId = null, string? TransactionId = null, string? IdempotencyKey = null);
+
 /// <summary>
 /// Runs every write of the library: opens the connection and transaction, commits, and retries the
 /// whole unit on deadlock (1213) and lock wait timeout (1205) with jittered exponential backoff.
@@ -241,11 +249,28 @@ internal sealed partial class TransactionRunner
     public Task<T> RunAsync<T>(string operation, bool transactional, Func<UnitOfWork, CancellationToken, Task<T>> work, CancellationToken ct) =>
         RunAsync(operation, shard: 0, transactional, work, ct);
 
-    /// <summary>Runs <paramref name="work"/> on the primary of physical shard <paramref name="shard"/>; see the other overload.</summary>
-    public async Task<T> RunAsync<T>(string operation, int shard, bool transactional, Func<UnitOfWork, CancellationToken, Task<T>> work, CancellationToken ct)
+    /// <summary>
+    /// Runs <paramref name="work"/> on the primary of physical shard <paramref name="shard"/>; see the other overload.
+    /// <paramref name="outcomeKey"/> names what resolves a write whose outcome stays unknown (put in <see cref="CommitOutcomeUnknownException"/>).
+    /// </summary>
+    /// <remarks>
+    /// Connection failures: when the connection fails before anything of the unit can have committed (a transactional unit
+    /// whose COMMIT was not sent yet: the server rolls it back when the session goes), the unit runs again on a new physical
+    /// connection, at most <see cref="MaxFreshConnectionRetries"/> times (a stale pooled connection costs the caller nothing).
+    /// When COMMIT was in flight, or an autocommit write was sent, the outcome is unknown: the unit is replayed with
+    /// <see cref="UnitOfWork.AfterUnknownCommit"/> set, on new connections, for at most <see cref="RideBookingOptions.UnknownOutcomeWaitTimeout"/>
+    /// while the server does not answer; after that the call fails with <see cref="CommitOutcomeUnknownException"/>. Every
+    /// other driver error leaves as a <see cref="RideBookingInfrastructureException"/>.
+    /// </remarks>
+    public async Task<T> RunAsync<T>(string operation, int shard, bool transactional, Func<UnitOfWork, CancellationToken, Task<T>> work, CancellationToken ct, Func<OutcomeKey>? outcomeKey = null)
     {
         var target = _dataSource.Shards[shard];
         var afterUnknownCommit = false;
+        var lockRetries = 0;
+        var freshRetries = 0;
+        var fresh = false;
+        var unknownSince = 0L;
+        Exception? lastFailure = null;
         // The write fence of resharding: a unit that touches a moving logical shard is refused before it starts and again
         // just before COMMIT (a unit can route by another logical shard once it has read a row, see LogicalShardTrail).
         var trail = _placements is null ? null : LogicalShardTrail.BeginUnit();
@@ -254,7 +279,25 @@ internal sealed partial class TransactionRunner
             ct.ThrowIfCancellationRequested();
             _placements?.ThrowIfMoving(operation, shard, trail!.Snapshot());
             var beforeCommit = _placements is null ? BeforeCommit : FencedBeforeCommit(operation, shard, trail!, BeforeCommit);
-            var connection = await target.Primary.OpenAsync(ct).ConfigureAwait(false);
+            MySqlConnection connection;
+            try
+            {
+                connection = fresh ? await target.Primary.OpenFreshAsync(ct).ConfigureAwait(false) : await target.Primary.OpenAsync(ct).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (InfrastructureErrors.IsDriverFailure(ex))
+            {
+                ThrowIfCancelled(ex, ct);
+                if (!afterUnknownCommit)
+                {
+                    throw InfrastructureErrors.Translate(operation, ex);
+                }
+
+                // The outcome is unknown and the server does not answer yet: wait for it, within the bound.
+                lastFailure = ex;
+                await WaitForServerAsync(operation, unknownSince, attempt, ex, outcomeKey, ct).ConfigureAwait(false);
+                continue;
+            }
+
             // On a shard with replicas every write also reads its GTID, in the same round trip, for read-your-writes.
             var writeMarkQuery = target.Replicas.Length == 0 ? null : target.Primary.IsMariaDb ? "SELECT @@last_gtid" : "SELECT @@global.gtid_executed";
             var unit = new UnitOfWork(connection, transactional, attempt, afterUnknownCommit, beforeCommit, writeMarkQuery);
@@ -278,34 +321,67 @@ internal sealed partial class TransactionRunner
                 target.Written.Observe(unit.WriteMark);
                 return result;
             }
-            catch (MySqlException ex) when (!commitSent && IsRetryable(ex) && attempt <= _options.MaxTransactionRetries)
+            catch (MySqlException ex) when (!commitSent && IsRetryable(ex) && lockRetries < _options.MaxTransactionRetries)
             {
                 // A deadlock rolled the whole transaction back already; a lock wait timeout rolled back
                 // only the statement, so roll back the rest explicitly before running the unit again.
                 // (A batch stops at its failing statement: a COMMIT after it never ran.)
-                await RollBackQuietlyAsync(unit).ConfigureAwait(false);
+                lockRetries++;
+                await RollBackQuietlyAsync(unit, target).ConfigureAwait(false);
                 ended = true;
                 var reason = ex.ErrorCode == MySqlErrorCode.LockDeadlock ? "deadlock" : "lock_wait_timeout";
                 _metrics.Retry(operation, reason);
-                var delay = Backoff(attempt);
+                var delay = Backoff(lockRetries);
                 LogRetry(_logger, operation, reason, (int)ex.ErrorCode, attempt, _options.MaxTransactionRetries, delay.TotalMilliseconds);
                 await Task.Delay(delay, _time, ct).ConfigureAwait(false);
             }
-            catch (Exception ex) when (attempt <= _options.MaxTransactionRetries && (commitSent || (unit.CommitInFlight && IsConnectionFailure(ex))))
+            catch (Exception ex) when (!ct.IsCancellationRequested && IsLostConnection(ex, commitSent || unit.CommitInFlight, commitSent))
             {
-                // The outcome of COMMIT is unknown. Run the unit again in replay mode: it finds its own
-                // earlier result by its pre-generated key instead of writing a second time.
-                await RollBackQuietlyAsync(unit).ConfigureAwait(false);
+                await RollBackQuietlyAsync(unit, target).ConfigureAwait(false);
                 ended = true;
-                afterUnknownCommit = true;
-                _metrics.Retry(operation, "unknown_commit");
-                LogUnknownCommit(_logger, operation, attempt, ex.GetType().Name);
+                lastFailure = ex;
+                fresh = true;
+                if (afterUnknownCommit || commitSent || unit.CommitInFlight || (!transactional && unit.SentWrite))
+                {
+                    // The outcome of the write is unknown. Run the unit again in replay mode: it finds its own earlier
+                    // result by its pre-generated key instead of writing a second time.
+                    if (!afterUnknownCommit)
+                    {
+                        afterUnknownCommit = true;
+                        unknownSince = _time.GetTimestamp();
+                        _metrics.Retry(operation, "unknown_commit");
+                        LogUnknownCommit(_logger, operation, attempt, ex.GetType().Name);
+                    }
+                    else if (_time.GetElapsedTime(unknownSince) > _options.UnknownOutcomeWaitTimeout)
+                    {
+                        throw OutcomeUnknown(operation, ex, outcomeKey);
+                    }
+                }
+                else if (freshRetries < MaxFreshConnectionRetries)
+                {
+                    // Nothing of the unit can have committed (a stale pooled connection, or the server went away before
+                    // COMMIT): run it again on a new physical connection.
+                    freshRetries++;
+                    _metrics.Retry(operation, "connection_failure");
+                    LogConnectionRetry(_logger, operation, attempt, InfrastructureErrors.Describe(ex));
+                }
+                else
+                {
+                    throw InfrastructureErrors.Translate(operation, ex);
+                }
             }
             catch (RideBookingException) when (unit.RolledBack)
             {
                 // The unit ended the transaction itself before it refused the operation.
                 ended = true;
                 throw;
+            }
+            catch (Exception ex) when (InfrastructureErrors.IsDriverFailure(ex))
+            {
+                ThrowIfCancelled(ex, ct);
+                // Retries spent, or an error retrying cannot help: nothing of this attempt is kept (the finally rolls it back).
+                // After an unknown COMMIT, this attempt's failure does not tell whether the first one was stored.
+                throw afterUnknownCommit ? OutcomeUnknown(operation, ex, outcomeKey) : InfrastructureErrors.Translate(operation, ex);
             }
             finally
             {
@@ -314,7 +390,7 @@ internal sealed partial class TransactionRunner
                     if (!ended)
                     {
                         // A business error, another error, or cancellation: nothing of the unit is kept.
-                        await RollBackQuietlyAsync(unit).ConfigureAwait(false);
+                        await RollBackQuietlyAsync(unit, target).ConfigureAwait(false);
                     }
                 }
                 finally
@@ -324,6 +400,64 @@ internal sealed partial class TransactionRunner
                 }
             }
         }
+    }
+
+    /// <summary>
+    /// A driver error raised because the caller cancelled (MySqlConnector reports a cancelled statement as "query interrupted"
+    /// or a command timeout): the caller gets <see cref="OperationCanceledException"/>, never the driver's exception.
+    /// </summary>
+    internal static void ThrowIfCancelled(Exception ex, CancellationToken ct)
+    {
+        if (ct.IsCancellationRequested)
+        {
+            throw new OperationCanceledException("The operation was cancelled by the caller.", ex, ct);
+        }
+    }
+
+    /// <summary>How many times a unit that failed before it could commit is run again on a new physical connection.</summary>
+    internal const int MaxFreshConnectionRetries = 2;
+
+    /// <summary>Test seam: the statement that ends a failed unit's transaction.</summary>
+    internal string RollbackStatement { get; set; } = "ROLLBACK";
+
+    /// <summary>Waits a little before the next attempt to reach the server, or gives up once the outcome has been unknown too long.</summary>
+    private async Task WaitForServerAsync(string operation, long unknownSince, int attempt, Exception failure, Func<OutcomeKey>? outcomeKey, CancellationToken ct)
+    {
+        var waited = _time.GetElapsedTime(unknownSince);
+        if (waited >= _options.UnknownOutcomeWaitTimeout)
+        {
+            throw OutcomeUnknown(operation, failure, outcomeKey);
+        }
+
+        var delay = TimeSpan.FromMilliseconds(Math.Min(1000, 100 * Math.Pow(2, Math.Min(attempt, 10) - 1)));
+        if (delay > _options.UnknownOutcomeWaitTimeout - waited)
+        {
+            delay = _options.UnknownOutcomeWaitTimeout - waited;
+        }
+
+        LogWaitingForServer(_logger, operation, waited.TotalMilliseconds, InfrastructureErrors.Describe(failure));
+        await Task.Delay(delay, _time, ct).ConfigureAwait(false);
+    }
+
+    private CommitOutcomeUnknownException OutcomeUnknown(string operation, Exception failure, Func<OutcomeKey>? outcomeKey)
+    {
+        var key = outcomeKey?.Invoke();
+        _metrics.Retry(operation, "unknown_outcome_given_up");
+        var resolve = key?.IdempotencyKey is not null ? "repeat the call with the same idempotency key"
+            : key?.TransactionId is not null ? "repeat the call with the same transaction id"
+            : key?.EntityId is not null ? $"look up id {key.EntityId}"
+            : "check whether it was stored";
+        return new CommitOutcomeUnknownException(
+            $"RideBooking.Data {operation}: the connection failed while the write was committing and the server did not answer again within {_options.UnknownOutcomeWaitTimeout.TotalSeconds:0.#} s; the write may or may not be stored: {resolve} once the server is back ({InfrastructureErrors.Describe(failure)}).",
+            failure)
+        {
+            Operation = operation,
+            IsTransient = true,
+            ErrorNumber = InfrastructureErrors.ErrorNumber(failure),
+            IdempotencyKey = key?.IdempotencyKey,
+            EntityId = key?.EntityId,
+            TransactionId = key?.TransactionId,
+        };
     }
 
     private Func<MySqlConnection, MySqlCommand?, CancellationToken, Task> FencedBeforeCommit(
@@ -347,6 +481,16 @@ internal sealed partial class TransactionRunner
         _ => true,
     };
 
+    /// <summary>
+    /// The connection was lost (a driver error without a server answer). While COMMIT is in flight any doubt counts, and so
+    /// does a server error on the runner's own COMMIT: replaying by key is always safe there. (A server error inside a batch
+    /// that ends in COMMIT stopped the batch before it: nothing was committed.)
+    /// </summary>
+    private static bool IsLostConnection(Exception ex, bool commitInFlight, bool commitSent) =>
+        (InfrastructureErrors.IsDriverFailure(ex) && IsConnectionFailure(ex))
+        || (commitInFlight && IsConnectionFailure(ex))
+        || (commitSent && ex is MySqlException mySql && !IsRetryable(mySql));
+
     internal static bool IsRetryable(MySqlException ex) =>
         ex.ErrorCode is MySqlErrorCode.LockDeadlock or MySqlErrorCode.LockWaitTimeout;
 
@@ -357,7 +501,7 @@ internal sealed partial class TransactionRunner
         return TimeSpan.FromMilliseconds(window * (0.5 + (Random.Shared.NextDouble() / 2)));
     }
 
-    private static async Task RollBackQuietlyAsync(UnitOfWork unit)
+    private async Task RollBackQuietlyAsync(UnitOfWork unit, PhysicalShard target)
     {
         if (!unit.Began)
         {
@@ -366,13 +510,13 @@ internal sealed partial class TransactionRunner
 
         try
         {
-            await ExecuteAsync(unit.Connection, "ROLLBACK", CancellationToken.None).ConfigureAwait(false);
+            await ExecuteAsync(unit.Connection, RollbackStatement, CancellationToken.None).ConfigureAwait(false);
         }
-        catch (Exception ex) when (ex is MySqlException or InvalidOperationException)
+        catch (Exception ex) when (InfrastructureErrors.IsDriverFailure(ex) || ex is InvalidOperationException)
         {
-            // The connection is broken and the server rolls the transaction back when it goes away.
-            // Pooled connections are not reset on checkout, so make sure this one is never reused.
-            await MySqlConnection.ClearPoolAsync(unit.Connection).ConfigureAwait(false);
+            // The transaction may still be open on a live session. Pooled connections are not reset on checkout, so the
+            // physical session must never be used again: the next caller's START TRANSACTION would commit what it holds.
+            await target.Primary.DiscardAsync(unit.Connection).ConfigureAwait(false);
         }
     }
 
@@ -386,4 +530,12 @@ internal sealed partial class TransactionRunner
     [LoggerMessage(EventId = 2, Level = LogLevel.Warning,
         Message = "RideBooking.Data {Operation}: the connection failed while COMMIT was in flight on attempt {Attempt} ({ExceptionType}); replaying by the operation's idempotency key")]
     private static partial void LogUnknownCommit(ILogger logger, string operation, int attempt, string exceptionType);
+
+    [LoggerMessage(EventId = 3, Level = LogLevel.Warning,
+        Message = "RideBooking.Data {Operation}: the connection failed before anything could commit on attempt {Attempt} ({Error}); running it again on a new connection")]
+    private static partial void LogConnectionRetry(ILogger logger, string operation, int attempt, string error);
+
+    [LoggerMessage(EventId = 4, Level = LogLevel.Warning,
+        Message = "RideBooking.Data {Operation}: waiting for the server to learn whether an unknown COMMIT was stored ({WaitedMs:F0} ms so far; {Error})")]
+    private static partial void LogWaitingForServer(ILogger logger, string operation, double waitedMs, string error);
 }

@@ -19,6 +19,19 @@ internal sealed partial class RideBookingRecovery(IEnumerable<IRecoveryStep> ste
 
     public async Task<int> RunAsync(CancellationToken cancellationToken = default)
     {
+        try
+        {
+            return await RunCoreAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (InfrastructureErrors.IsDriverFailure(ex) && !cancellationToken.IsCancellationRequested)
+        {
+            // Steps that read with their own connections: no raw driver exception reaches the caller.
+            throw InfrastructureErrors.Translate("Recovery", ex);
+        }
+    }
+
+    private async Task<int> RunCoreAsync(CancellationToken cancellationToken)
+    {
         var cutoff = time.UtcNow() - options.Value.RecoveryGracePeriod;
         var repairs = 0;
         foreach (var step in steps)

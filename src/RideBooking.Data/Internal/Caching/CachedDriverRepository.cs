@@ -12,6 +12,8 @@ internal sealed class CachedDriverRepository(IDriverRepository inner, RideBookin
 
     public Task<Driver> CreateAsync(string name, string vehicleNumber, CancellationToken ct = default) => inner.CreateAsync(name, vehicleNumber, ct);
 
+    public Task<Driver> CreateAsync(string name, string vehicleNumber, string idempotencyKey, CancellationToken ct = default) => inner.CreateAsync(name, vehicleNumber, idempotencyKey, ct);
+
     public Task<Driver?> GetAsync(long driverId, CancellationToken ct = default)
     {
         Guard.Id(driverId, nameof(driverId));

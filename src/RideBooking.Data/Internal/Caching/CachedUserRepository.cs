@@ -8,6 +8,8 @@ internal sealed class CachedUserRepository(IUserRepository inner, RideBookingCac
 {
     public Task<User> CreateAsync(string name, string phone, CancellationToken ct = default) => inner.CreateAsync(name, phone, ct);
 
+    public Task<User> CreateAsync(string name, string phone, string idempotencyKey, CancellationToken ct = default) => inner.CreateAsync(name, phone, idempotencyKey, ct);
+
     public Task<User?> GetAsync(long userId, CancellationToken ct = default)
     {
         Guard.Id(userId, nameof(userId));

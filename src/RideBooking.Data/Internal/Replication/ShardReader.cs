@@ -42,29 +42,56 @@ internal sealed class ShardReader(RideBookingDataSource dataSource, IOptions<Rid
                 }
             }
 
-            try
+            // A stale pooled connection (a server restart, or wait_timeout closed it) fails before the read runs: a read is
+            // always safe to run again, once, on a new physical connection.
+            for (var fresh = false; ; fresh = true)
             {
-                var connection = await target.Primary.OpenAsync(ct).ConfigureAwait(false);
-                await using (connection.ConfigureAwait(false))
+                try
                 {
-                    command.Connection = connection;
-                    var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
-                    await using (reader.ConfigureAwait(false))
+                    var connection = fresh ? await target.Primary.OpenFreshAsync(ct).ConfigureAwait(false) : await target.Primary.OpenAsync(ct).ConfigureAwait(false);
+                    await using (connection.ConfigureAwait(false))
                     {
-                        var result = await read(reader, ct).ConfigureAwait(false);
-                        metrics.Read(shard, "primary");
-                        return result;
+                        command.Connection = connection;
+                        var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
+                        await using (reader.ConfigureAwait(false))
+                        {
+                            var result = await read(reader, ct).ConfigureAwait(false);
+                            metrics.Read(shard, "primary");
+                            return result;
+                        }
                     }
                 }
-            }
-            catch (Exception ex) when (!ct.IsCancellationRequested && TransactionRunner.IsConnectionFailure(ex))
-            {
-                throw new ShardUnavailableException($"Physical shard {shard} did not answer ({target.Primary.Name}: {Describe(ex)}).", ex)
+                catch (Exception ex) when (ct.IsCancellationRequested && InfrastructureErrors.IsDriverFailure(ex))
                 {
-                    Operation = operation,
-                    PhysicalShard = shard,
-                    IsTransient = true,
-                };
+                    TransactionRunner.ThrowIfCancelled(ex, ct);
+                    throw;
+                }
+                catch (Exception ex) when (!ct.IsCancellationRequested && InfrastructureErrors.IsPoolExhausted(ex))
+                {
+                    throw InfrastructureErrors.Translate(operation, ex);
+                }
+                catch (Exception ex) when (!ct.IsCancellationRequested && InfrastructureErrors.IsDriverFailure(ex) && TransactionRunner.IsConnectionFailure(ex) && !fresh)
+                {
+                    metrics.Retry(operation, "connection_failure");
+                }
+                catch (Exception ex) when (!ct.IsCancellationRequested && TransactionRunner.IsConnectionFailure(ex))
+                {
+                    throw new ShardUnavailableException($"Physical shard {shard} did not answer ({target.Primary.Name}: {Describe(ex)}).", ex)
+                    {
+                        Operation = operation,
+                        PhysicalShard = shard,
+                        IsTransient = true,
+                        ErrorNumber = InfrastructureErrors.ErrorNumber(ex),
+                    };
+                }
+                catch (Exception ex) when (InfrastructureErrors.IsDriverFailure(ex) && !ct.IsCancellationRequested)
+                {
+                    throw InfrastructureErrors.Translate(operation, ex);
+                }
+                finally
+                {
+                    command.Connection = null;
+                }
             }
         }
     }
@@ -114,6 +141,11 @@ internal sealed class ShardReader(RideBookingDataSource dataSource, IOptions<Rid
                     return (true, await read(reader, ct).ConfigureAwait(false));
                 }
             }
+        }
+        catch (Exception ex) when (ct.IsCancellationRequested && InfrastructureErrors.IsDriverFailure(ex))
+        {
+            TransactionRunner.ThrowIfCancelled(ex, ct);
+            throw;
         }
         catch (Exception ex) when (!ct.IsCancellationRequested && (TransactionRunner.IsConnectionFailure(ex) || ex is MySqlException))
         {

@@ -38,6 +38,7 @@ internal sealed partial class ShardMover(RideBookingDataSource dataSource, Shard
         new("cross_shard_applied", "logical_shard", "driver_id", "ride_id"),
         new("phone_claims", "logical_shard", "phone"),
         new("transaction_claims", "logical_shard", "transaction_id"),
+        new("idempotency_keys", "logical_shard", "operation", "scope_id", "idempotency_key"),
     ];
 
     private readonly ILogger _logger = (ILogger?)loggerFactory?.CreateLogger<ShardMover>() ?? NullLogger.Instance;
@@ -52,6 +53,19 @@ internal sealed partial class ShardMover(RideBookingDataSource dataSource, Shard
         MoveManyAsync([logicalShard], targetPhysicalShard, cancellationToken);
 
     public async Task<ShardMoveResult> MoveManyAsync(IReadOnlyCollection<int> logicalShards, int targetPhysicalShard, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            return await MoveManyCoreAsync(logicalShards, targetPhysicalShard, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (InfrastructureErrors.IsDriverFailure(ex) && !cancellationToken.IsCancellationRequested)
+        {
+            // A move uses connections of its own: no raw driver exception reaches the caller (a re-run resumes the move).
+            throw InfrastructureErrors.Translate("MoveShard", ex);
+        }
+    }
+
+    private async Task<ShardMoveResult> MoveManyCoreAsync(IReadOnlyCollection<int> logicalShards, int targetPhysicalShard, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(logicalShards);
         ArgumentOutOfRangeException.ThrowIfNegative(targetPhysicalShard);

@@ -8,6 +8,12 @@ internal sealed class InstrumentedDriverRepository(IDriverRepository inner, Oper
             ? telemetry.RunAsync("CreateDriver", (inner, name, vehicleNumber), static (s, t) => s.inner.CreateAsync(s.name, s.vehicleNumber, t), static (tm, _, driver) => driver is null ? -1 : tm.ShardOf(driver.Id), ct)
             : inner.CreateAsync(name, vehicleNumber, ct);
 
+    // The caller's key is never a tag.
+    public Task<Driver> CreateAsync(string name, string vehicleNumber, string idempotencyKey, CancellationToken ct = default) =>
+        telemetry.IsEnabled
+            ? telemetry.RunAsync("CreateDriver", (inner, name, vehicleNumber, idempotencyKey), static (s, t) => s.inner.CreateAsync(s.name, s.vehicleNumber, s.idempotencyKey, t), static (tm, _, driver) => driver is null ? -1 : tm.ShardOf(driver.Id), ct)
+            : inner.CreateAsync(name, vehicleNumber, idempotencyKey, ct);
+
     public Task<Driver?> GetAsync(long driverId, CancellationToken ct = default) =>
         telemetry.IsEnabled
             ? telemetry.RunAsync("GetDriver", (inner, driverId), static (s, t) => s.inner.GetAsync(s.driverId, t), static (tm, s, _) => tm.ShardOf(s.driverId), ct)

@@ -23,6 +23,24 @@ internal sealed class InstrumentedRideBookingService(IRideBookingService inner, 
                 })
             : inner.BookAsync(userId, driverId, fare, ct);
 
+    // The caller's key is never a tag.
+    public Task<Ride> BookAsync(long userId, long driverId, decimal fare, string idempotencyKey, CancellationToken ct = default) =>
+        telemetry.IsEnabled
+            ? telemetry.RunAsync(
+                "BookRide",
+                (inner, userId, driverId, fare, idempotencyKey),
+                static (s, t) => s.inner.BookAsync(s.userId, s.driverId, s.fare, s.idempotencyKey, t),
+                static (tm, s, _) => tm.ShardOf(s.userId),
+                ct,
+                static (tm, activity, s, _) =>
+                {
+                    if (tm.ShardOf(s.driverId) is var driverShard and >= 0)
+                    {
+                        activity.SetTag("driver_shard", driverShard);
+                    }
+                })
+            : inner.BookAsync(userId, driverId, fare, idempotencyKey, ct);
+
     public Task<Ride> AcceptAsync(long rideId, long driverId, CancellationToken ct = default) =>
         telemetry.IsEnabled
             ? telemetry.RunAsync("AcceptRide", (inner, rideId, driverId), static (s, t) => s.inner.AcceptAsync(s.rideId, s.driverId, t), static (tm, s, _) => tm.ShardOf(s.rideId), ct)

@@ -8,6 +8,12 @@ internal sealed class InstrumentedUserRepository(IUserRepository inner, Operatio
             ? telemetry.RunAsync("CreateUser", (inner, name, phone), static (s, t) => s.inner.CreateAsync(s.name, s.phone, t), static (tm, _, user) => user is null ? -1 : tm.ShardOf(user.Id), ct)
             : inner.CreateAsync(name, phone, ct);
 
+    // The caller's key is never a tag.
+    public Task<User> CreateAsync(string name, string phone, string idempotencyKey, CancellationToken ct = default) =>
+        telemetry.IsEnabled
+            ? telemetry.RunAsync("CreateUser", (inner, name, phone, idempotencyKey), static (s, t) => s.inner.CreateAsync(s.name, s.phone, s.idempotencyKey, t), static (tm, _, user) => user is null ? -1 : tm.ShardOf(user.Id), ct)
+            : inner.CreateAsync(name, phone, idempotencyKey, ct);
+
     public Task<User?> GetAsync(long userId, CancellationToken ct = default) =>
         telemetry.IsEnabled
             ? telemetry.RunAsync("GetUser", (inner, userId), static (s, t) => s.inner.GetAsync(s.userId, t), static (tm, s, _) => tm.ShardOf(s.userId), ct)

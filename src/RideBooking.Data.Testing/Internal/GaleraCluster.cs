@@ -79,7 +79,7 @@ internal sealed class GaleraCluster
 
     /// <summary>Starts a killed node again and waits until it has rejoined: Synced, in a cluster of every node.</summary>
     /// <returns>How long the rejoin took, from the start of the process to Synced.</returns>
-    public Task<TimeSpan> RestartAsync(int node, CancellationToken ct) => LocalNodes[node].StartAsync(bootstrap: false, ct);
+    public Task<TimeSpan> RestartAsync(int node, CancellationToken ct) => LocalNodes[node].StartAsync(bootstrap: false, NodeCount, ct);
 
     /// <summary>Waits until every node is Synced in a cluster of <see cref="NodeCount"/> nodes.</summary>
     public async Task WaitAllSyncedAsync(TimeSpan timeout, CancellationToken ct)
@@ -185,7 +185,7 @@ internal sealed class GaleraCluster
                 await LocalServer.InitializeAsync(flavor, LocalServer.DataFolder(folders[0]), LocalGaleraNode.Settings, ct).ConfigureAwait(false);
                 foreach (var node in nodes)
                 {
-                    await node.StartAsync(bootstrap: node.Index == 0, ct).ConfigureAwait(false);
+                    await node.StartAsync(bootstrap: node.Index == 0, clusterSize: node.Index + 1, ct).ConfigureAwait(false);
                 }
 
                 return nodes;
@@ -204,8 +204,8 @@ internal sealed class GaleraCluster
         throw last!;
     }
 
-    /// <summary>Waits until the node answers Synced in a cluster of every node.</summary>
-    internal static async Task WaitSyncedAsync(string connectionString, TimeSpan timeout, CancellationToken ct, Func<bool>? alive = null)
+    /// <summary>Waits until the node answers Synced in a cluster of <paramref name="clusterSize"/> nodes (every node by default).</summary>
+    internal static async Task WaitSyncedAsync(string connectionString, TimeSpan timeout, CancellationToken ct, Func<bool>? alive = null, int clusterSize = NodeCount)
     {
         var probe = new MySqlConnectionStringBuilder(connectionString) { ConnectionTimeout = 2, Pooling = false }.ConnectionString;
         var stopwatch = Stopwatch.StartNew();
@@ -215,7 +215,7 @@ internal sealed class GaleraCluster
             ct.ThrowIfCancellationRequested();
             if (stopwatch.Elapsed > timeout || (alive is not null && !alive()))
             {
-                throw new InvalidOperationException($"The Galera node {Sql.Endpoint(connectionString)} did not become Synced in a cluster of {NodeCount} (last seen: {seen}).");
+                throw new InvalidOperationException($"The Galera node {Sql.Endpoint(connectionString)} did not become Synced in a cluster of {clusterSize} (last seen: {seen}).");
             }
 
             try
@@ -239,7 +239,7 @@ internal sealed class GaleraCluster
 
                         seen = string.Join(", ", status.Select(kv => $"{kv.Key}={kv.Value}"));
                         if (status.GetValueOrDefault("wsrep_local_state_comment") == "Synced"
-                            && status.GetValueOrDefault("wsrep_cluster_size") == NodeCount.ToString(CultureInfo.InvariantCulture)
+                            && status.GetValueOrDefault("wsrep_cluster_size") == clusterSize.ToString(CultureInfo.InvariantCulture)
                             && status.GetValueOrDefault("wsrep_ready") == "ON")
                         {
                             return;
@@ -381,8 +381,8 @@ internal sealed class LocalGaleraNode
 
     private string ServerPidFile => Path.Combine(_folder, "server.pid");
 
-    /// <summary>Starts the node's process under a watchdog and waits until it is Synced in a cluster of every node.</summary>
-    public async Task<TimeSpan> StartAsync(bool bootstrap, CancellationToken ct)
+    /// <summary>Starts the node's process under a watchdog and waits until it is Synced in a cluster of <paramref name="clusterSize"/> nodes.</summary>
+    public async Task<TimeSpan> StartAsync(bool bootstrap, int clusterSize, CancellationToken ct)
     {
         var stopwatch = Stopwatch.StartNew();
         Directory.CreateDirectory(LocalServer.DataFolder(_folder));
@@ -470,7 +470,7 @@ internal sealed class LocalGaleraNode
         try
         {
             // A joiner first receives a copy of the data (state transfer), then catches up: allow for a busy machine.
-            await GaleraCluster.WaitSyncedAsync(ConnectionString, TimeSpan.FromSeconds(180), ct, () => !File.Exists(ServerPidFile) || IsAlive(ReadPid()))
+            await GaleraCluster.WaitSyncedAsync(ConnectionString, TimeSpan.FromSeconds(180), ct, () => !File.Exists(ServerPidFile) || IsAlive(ReadPid()), clusterSize)
                 .ConfigureAwait(false);
         }
         catch (InvalidOperationException ex)

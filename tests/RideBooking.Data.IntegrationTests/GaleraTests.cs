@@ -159,7 +159,7 @@ public sealed class GaleraTests(GaleraFixture fixture, ITestOutputHelper output)
         public string Describe() =>
             $"Galera storm, {Duration.TotalSeconds:F0} s, 3 nodes, 24 workers on 3 failover clients: attempts {Attempts}, bookings {Bookings}, " +
             $"driver conflicts {Conflicts}, accept/complete/cancel {Transitions}, retries {{{string.Join(", ", Retries.Select(kv => $"{kv.Key}={kv.Value}"))}}}, " +
-            $"errors {ErrorKinds.Values.Sum()} {{{string.Join(", ", ErrorKinds.Select(kv => $"{kv.Key}={kv.Value}"))}}}, acknowledged but missing {Missing.Count}" +
+            $"errors {ErrorKinds.Values.Sum()} {{{string.Join(", ", ErrorKinds.Select(kv => $"{kv.Key}={kv.Value}"))}}}, acknowledged but not stored {Missing.Select(m => m.Split(' ')[1]).Distinct().Count()} ride(s) ({Missing.Count} ride-node pair(s))" +
             (RejoinTime is { } rejoin ? $", node killed at {Duration.TotalSeconds / 3:F0} s and rejoined (Synced, cluster size 3) in {rejoin.TotalSeconds:F1} s, bookings while it was away {BookingsWhileDown}, bookings after it rejoined per client [{string.Join(", ", BookingsAfterRejoinByClient)}]" : string.Empty);
     }
 

@@ -198,6 +198,15 @@ internal sealed class ServerPool : IAsyncDisposable, IDisposable
     public bool IsGalera => _galera;
 
     /// <summary>
+    /// Gets or sets a value indicating whether COMMIT is sent as a command of its own on this server although it is not a
+    /// Galera node (the benchmarks measure what the separate round trip costs on a single server).
+    /// </summary>
+    internal bool AlwaysCommitSeparately { get; set; }
+
+    /// <summary>Gets a value indicating whether units on this server send COMMIT as a command of its own (see <see cref="IsGalera"/>).</summary>
+    public bool CommitSeparately => _galera || AlwaysCommitSeparately;
+
+    /// <summary>
     /// Every transaction of the library runs at READ COMMITTED: set once per physical connection, so
     /// that starting a transaction needs no statement of its own (connections are not reset in the pool).
     /// The same round trip asks whether the server is a Galera node (see <see cref="IsGalera"/>).

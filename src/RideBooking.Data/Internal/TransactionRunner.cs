@@ -275,7 +275,7 @@ internal sealed partial class TransactionRunner
             // On a shard with replicas every write also reads its GTID, in the same round trip, for read-your-writes.
             var writeMarkQuery = target.Replicas.Length == 0 ? null : target.Primary.IsMariaDb ? "SELECT @@last_gtid" : "SELECT @@global.gtid_executed";
             var unit = new UnitOfWork(connection, transactional, attempt, afterUnknownCommit, beforeCommit, writeMarkQuery);
-            unit.CommitSeparately = target.Primary.IsGalera;
+            unit.CommitSeparately = target.Primary.CommitSeparately;
             var commitSent = false;
             var ended = false;
             try

@@ -143,6 +143,57 @@ public sealed class GaleraTests(GaleraFixture fixture, ITestOutputHelper output)
         await fixture.AssertInvariantsOnEveryNodeAsync();
     }
 
+    [Fact]
+    public async Task A_node_that_refuses_queries_with_1047_is_retried_as_not_ready_until_it_answers()
+    {
+        var (users, drivers) = await fixture.SeedAsync(1, 1);
+        await using var services = GaleraFixture.Services(fixture.Node(0));
+        using var retries = new RetryCounter([services]);
+        // A pooled connection to node 1 exists before the node starts refusing (new connections would fail to open).
+        Assert.NotNull(await services.GetRequiredService<IUserRepository>().GetAsync(users[0].Id));
+        await using var admin = new MySqlConnection(fixture.Node(1));
+        await admin.OpenAsync();
+        Ride ride;
+        try
+        {
+            // What a rejoining node answers: 1047, "WSREP has not yet prepared node for application use".
+            await using (var refuse = new MySqlConnection(Unpooled(fixture.Node(0))))
+            {
+                await refuse.OpenAsync();
+                await refuse.ExecuteAsync("SET GLOBAL wsrep_reject_queries = ALL");
+            }
+
+            var booking = services.GetRequiredService<IRideBookingService>().BookAsync(users[0].Id, drivers[0].Id, 18m);
+            while (retries.Snapshot().GetValueOrDefault("node_not_ready") == 0 && !booking.IsCompleted)
+            {
+                await Task.Delay(10);
+            }
+
+            await using (var reset = new MySqlConnection(Unpooled(fixture.Node(0))))
+            {
+                await reset.OpenAsync();
+                await reset.ExecuteAsync("SET GLOBAL wsrep_reject_queries = NONE");
+            }
+
+            ride = await booking;
+        }
+        finally
+        {
+            await using var reset = new MySqlConnection(Unpooled(fixture.Node(0)));
+            await reset.OpenAsync();
+            await reset.ExecuteAsync("SET GLOBAL wsrep_reject_queries = NONE");
+        }
+
+        output.WriteLine($"retries {retries.Describe()}");
+        Assert.True(retries.Snapshot().GetValueOrDefault("node_not_ready") > 0, retries.Describe());
+        await fixture.SyncAllAsync();
+        Assert.Equal(ride.Id, await admin.ExecuteScalarAsync<long>("SELECT id FROM rides WHERE user_id = @Id", new { users[0].Id }));
+        await fixture.AssertInvariantsOnEveryNodeAsync();
+    }
+
+    /// <summary>A connection of its own: a pooled one is reset on checkout, which a refusing node answers with 1047.</summary>
+    private static string Unpooled(string connectionString) => new MySqlConnectionStringBuilder(connectionString) { Pooling = false }.ConnectionString;
+
     private sealed record StormFigures(
         TimeSpan Duration,
         long Attempts,

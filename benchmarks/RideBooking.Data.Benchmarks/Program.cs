@@ -73,7 +73,7 @@ var config = DefaultConfig.Instance
 Type[] suites =
 [
     typeof(LatestRidesBenchmarks), typeof(TopDriversBenchmarks), typeof(DriverEarningsBenchmarks),
-    typeof(BookingBenchmarks), typeof(HotDriverBenchmarks),
+    typeof(BookingBenchmarks), typeof(HotDriverBenchmarks), typeof(CommitFormBenchmarks),
     typeof(PaymentFirstRecordBenchmarks), typeof(PaymentReplayBenchmarks), typeof(EfCoreBenchmarks), typeof(DapperAotBenchmarks),
     typeof(ShardedUserReadBenchmarks), typeof(ShardedLatestRidesBenchmarks), typeof(ShardedBookingBenchmarks),
     typeof(ShardedTopDriversBenchmarks), typeof(ShardedReplicaWaitBenchmarks),

@@ -155,6 +155,10 @@ internal sealed class ServerPool : IAsyncDisposable, IDisposable
     private readonly MySqlDataSource _dataSource;
     private readonly Lazy<MySqlDataSource> _unpooled;
     private volatile int _flavor; // 0 unknown, 1 MariaDB, 2 MySQL
+    private volatile bool _galera;
+
+    /// <summary>The Galera replication switch; no row on servers without Galera support.</summary>
+    private const string GaleraProbe = "SHOW GLOBAL VARIABLES LIKE 'wsrep\\_on'";
 
     public ServerPool(string connectionString, string name)
     {
@@ -192,18 +196,48 @@ internal sealed class ServerPool : IAsyncDisposable, IDisposable
     public bool IsMariaDb => _flavor == 1;
 
     /// <summary>
+    /// Gets a value indicating whether a connection of this pool reached a Galera node (wsrep replication on). Asked once per
+    /// physical connection, when it is opened, so it is known before the connection runs anything of the library; once
+    /// seen, it stays set for the pool (a failover pool can reach several nodes). A Galera node is sent COMMIT as a
+    /// command of its own, never at the end of a batch: after a certification abort, MariaDB can answer OK to every
+    /// statement of an <c>INSERT ...; COMMIT</c> batch although nothing was stored.
+    /// </summary>
+    public bool IsGalera => _galera;
+
+    /// <summary>
+    /// Gets or sets a value indicating whether COMMIT is sent as a command of its own on this server although it is not a
+    /// Galera node (the benchmarks measure what the separate round trip costs on a single server).
+    /// </summary>
+    internal bool AlwaysCommitSeparately { get; set; }
+
+    /// <summary>Gets a value indicating whether units on this server send COMMIT as a command of its own (see <see cref="IsGalera"/>).</summary>
+    public bool CommitSeparately => _galera || AlwaysCommitSeparately;
+
+    /// <summary>
     /// Every transaction of the library runs at READ COMMITTED: set once per physical connection, so
     /// that starting a transaction needs no statement of its own (connections are not reset in the pool).
+    /// The same round trip asks whether the server is a Galera node (see <see cref="IsGalera"/>).
     /// </summary>
     private async ValueTask SetSessionDefaultsAsync(MySqlConnectionOpenedContext context, CancellationToken ct)
     {
         if ((context.Conditions & MySqlConnectionOpenedConditions.New) != 0)
         {
             _flavor = context.Connection.ServerVersion.Contains("MariaDB", StringComparison.OrdinalIgnoreCase) ? 1 : 2;
-            var command = new MySqlCommand("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED", context.Connection);
+            var command = new MySqlCommand("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED;\n" + GaleraProbe, context.Connection);
             await using (command.ConfigureAwait(false))
             {
-                await command.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+                var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
+                await using (reader.ConfigureAwait(false))
+                {
+                    // A server without Galera support (MySQL, or MariaDB built without it) has no such variable: no row.
+                    while (await reader.ReadAsync(ct).ConfigureAwait(false))
+                    {
+                        if (string.Equals(reader.GetString(1), "ON", StringComparison.OrdinalIgnoreCase))
+                        {
+                            _galera = true;
+                        }
+                    }
+                }
             }
         }
     }

@@ -55,6 +55,13 @@ internal sealed class UnitOfWork(
     /// <summary>Gets the query, sent after a write in the same batch, that reads the write's GTID; <see langword="null"/> when the shard has no replicas.</summary>
     internal string? WriteMarkQuery { get; } = writeMarkQuery;
 
+    /// <summary>
+    /// Gets or sets a value indicating whether COMMIT must be a command of its own (a Galera node): then the commit-in-batch
+    /// methods run only the unit's statements and the runner sends COMMIT after the unit returns, where a certification
+    /// failure is reported (1213) instead of an OK for a transaction that was never stored.
+    /// </summary>
+    internal bool CommitSeparately { get; set; }
+
     /// <summary>Appends the GTID read to an autocommit write command; its reader must end with <see cref="CaptureWriteMarkAsync"/>.</summary>
     public MySqlCommand MarkWrite(MySqlCommand command)
     {
@@ -150,6 +157,11 @@ internal sealed class UnitOfWork(
     /// </summary>
     public async Task<int> ExecuteAndCommitAsync(MySqlCommand command, CancellationToken ct)
     {
+        if (CommitSeparately)
+        {
+            return await command.ExecuteAsync(ct).ConfigureAwait(false);
+        }
+
         command.CommandText = command.CommandText.TrimEnd().TrimEnd(';') + ";\nCOMMIT";
         CommitInFlight = true;
         if (beforeCommit is { } hook)
@@ -181,6 +193,11 @@ internal sealed class UnitOfWork(
     /// </summary>
     public async Task<MySqlDataReader> ExecuteReaderAndCommitAsync(MySqlCommand command, CancellationToken ct)
     {
+        if (CommitSeparately)
+        {
+            return await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
+        }
+
         command.CommandText = command.CommandText.TrimEnd().TrimEnd(';') + ";\nCOMMIT";
         CommitInFlight = true;
         if (beforeCommit is { } hook)
@@ -301,6 +318,7 @@ internal sealed partial class TransactionRunner
             // On a shard with replicas every write also reads its GTID, in the same round trip, for read-your-writes.
             var writeMarkQuery = target.Replicas.Length == 0 ? null : target.Primary.IsMariaDb ? "SELECT @@last_gtid" : "SELECT @@global.gtid_executed";
             var unit = new UnitOfWork(connection, transactional, attempt, afterUnknownCommit, beforeCommit, writeMarkQuery);
+            unit.CommitSeparately = target.Primary.CommitSeparately;
             var commitSent = false;
             var ended = false;
             try
@@ -321,15 +339,16 @@ internal sealed partial class TransactionRunner
                 target.Written.Observe(unit.WriteMark);
                 return result;
             }
-            catch (MySqlException ex) when (!commitSent && IsRetryable(ex) && lockRetries < _options.MaxTransactionRetries)
+            catch (MySqlException ex) when ((!commitSent || IsRolledBackAtCommit(ex)) && IsRetryable(ex) && lockRetries < _options.MaxTransactionRetries)
             {
                 // A deadlock rolled the whole transaction back already; a lock wait timeout rolled back
                 // only the statement, so roll back the rest explicitly before running the unit again.
-                // (A batch stops at its failing statement: a COMMIT after it never ran.)
+                // (A batch stops at its failing statement: a COMMIT after it never ran.) On Galera a certification
+                // conflict is a deadlock reported by COMMIT itself: nothing was stored, so the unit runs again as well.
                 lockRetries++;
                 await RollBackQuietlyAsync(unit, target).ConfigureAwait(false);
                 ended = true;
-                var reason = ex.ErrorCode == MySqlErrorCode.LockDeadlock ? "deadlock" : "lock_wait_timeout";
+                var reason = RetryReason(ex);
                 _metrics.Retry(operation, reason);
                 var delay = Backoff(lockRetries);
                 LogRetry(_logger, operation, reason, (int)ex.ErrorCode, attempt, _options.MaxTransactionRetries, delay.TotalMilliseconds);
@@ -492,7 +511,19 @@ internal sealed partial class TransactionRunner
         || (commitSent && ex is MySqlException mySql && !IsRetryable(mySql));
 
     internal static bool IsRetryable(MySqlException ex) =>
-        ex.ErrorCode is MySqlErrorCode.LockDeadlock or MySqlErrorCode.LockWaitTimeout;
+        ex.ErrorCode is MySqlErrorCode.LockDeadlock or MySqlErrorCode.LockWaitTimeout || IsNodeNotReady(ex);
+
+    /// <summary>
+    /// 1047 (ER_UNKNOWN_COM_ERROR) from a Galera node that is not part of the primary component or not synced yet ("WSREP has
+    /// not yet prepared node for application use", while it rejoins): the statement was refused, so the unit can run again.
+    /// </summary>
+    internal static bool IsNodeNotReady(MySqlException ex) => ex.Number == 1047 && ex.SqlState is not null;
+
+    /// <summary>A server error that COMMIT itself reported after rolling the transaction back: a deadlock (a Galera certification conflict).</summary>
+    internal static bool IsRolledBackAtCommit(MySqlException ex) => ex.ErrorCode == MySqlErrorCode.LockDeadlock;
+
+    private static string RetryReason(MySqlException ex) =>
+        ex.ErrorCode == MySqlErrorCode.LockDeadlock ? "deadlock" : IsNodeNotReady(ex) ? "node_not_ready" : "lock_wait_timeout";
 
     private TimeSpan Backoff(int attempt)
     {

@@ -34,24 +34,12 @@ internal static class IdempotencyKey
         return key;
     }
 
-    // MERGE: once the caller idempotency-key overloads (faults branch) are in, each method below passes a non-null key
-    // to its overload, e.g. `key is null ? booking.BookAsync(userId, driverId, fare, ct)
-    // : booking.BookAsync(userId, driverId, fare, key, ct)`. Until then the key is validated and not yet used.
-    public static Task<Ride> BookAsync(IRideBookingService booking, long userId, long driverId, decimal fare, string? key, CancellationToken ct)
-    {
-        _ = key;
-        return booking.BookAsync(userId, driverId, fare, ct);
-    }
+    public static Task<Ride> BookAsync(IRideBookingService booking, long userId, long driverId, decimal fare, string? key, CancellationToken ct) =>
+        key is null ? booking.BookAsync(userId, driverId, fare, ct) : booking.BookAsync(userId, driverId, fare, key, ct);
 
-    public static Task<User> CreateUserAsync(IUserRepository users, string name, string phone, string? key, CancellationToken ct)
-    {
-        _ = key;
-        return users.CreateAsync(name, phone, ct);
-    }
+    public static Task<User> CreateUserAsync(IUserRepository users, string name, string phone, string? key, CancellationToken ct) =>
+        key is null ? users.CreateAsync(name, phone, ct) : users.CreateAsync(name, phone, key, ct);
 
-    public static Task<Driver> CreateDriverAsync(IDriverRepository drivers, string name, string vehicleNumber, string? key, CancellationToken ct)
-    {
-        _ = key;
-        return drivers.CreateAsync(name, vehicleNumber, ct);
-    }
+    public static Task<Driver> CreateDriverAsync(IDriverRepository drivers, string name, string vehicleNumber, string? key, CancellationToken ct) =>
+        key is null ? drivers.CreateAsync(name, vehicleNumber, ct) : drivers.CreateAsync(name, vehicleNumber, key, ct);
 }

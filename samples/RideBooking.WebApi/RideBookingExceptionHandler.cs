@@ -47,6 +47,7 @@ internal sealed partial class RideBookingExceptionHandler(IProblemDetailsService
         InvalidRideStateException e => Problem(StatusCodes.Status409Conflict, "Invalid ride state", e.Message, "invalid-ride-state"),
         PaymentConflictException e => Problem(StatusCodes.Status409Conflict, "Payment conflict", e.Message, "payment-conflict"),
         DuplicatePhoneException e => Problem(StatusCodes.Status409Conflict, "Duplicate phone number", e.Message, "duplicate-phone"),
+        IdempotencyKeyConflictException e => Problem(StatusCodes.Status409Conflict, "Idempotency key reused", e.Message, "idempotency-key-conflict"),
         RideBookingException e => Problem(StatusCodes.Status409Conflict, "Conflict", e.Message, "conflict"),
         ArgumentException e => Problem(StatusCodes.Status422UnprocessableEntity, "Invalid argument", InvalidArgumentDetail(e), "invalid-argument", e.ParamName),
         RideBookingInfrastructureException e => Problem(

@@ -68,9 +68,8 @@ public static class WebApiHost
 
         services.AddOpenApi();
 
-        // The library's own checks (primaries, replicas, schema, lag) are added to this builder once the
-        // observability branch's IHealthChecksBuilder extension is merged.
-        services.AddHealthChecks();
+        // The library's own checks: every primary and replica reachable, the schema current, replica lag under the limit.
+        services.AddHealthChecks().AddRideBookingData();
 
         services.AddSingleton<StatusMetrics>();
 

@@ -107,8 +107,24 @@ public sealed class ApiTests(ApiFactory factory) : IClassFixture<ApiFactory>
         Assert.Equal(HttpStatusCode.Created, user.StatusCode);
         var driver = await SendWithKeyAsync("/drivers", new { name = "Key", vehicleNumber = "KA-09" }, $"driver-{Guid.NewGuid():N}");
         Assert.Equal(HttpStatusCode.Created, driver.StatusCode);
-        var ride = await SendWithKeyAsync("/rides", new { userId = (await user.ReadAsync<User>()).Id, driverId = (await driver.ReadAsync<Driver>()).Id, fare = 10m }, $"ride-{Guid.NewGuid():N}");
+        var userKey = $"user-{Guid.NewGuid():N}";
+        var phone = NewPhone();
+        var keyedUser = await (await SendWithKeyAsync("/users", new { name = "Keyed", phone }, userKey)).ReadAsync<User>();
+        var driverKey = $"driver-{Guid.NewGuid():N}";
+        var keyedDriver = await (await SendWithKeyAsync("/drivers", new { name = "Keyed", vehicleNumber = "KA-10" }, driverKey)).ReadAsync<Driver>();
+        var rideKey = $"ride-{Guid.NewGuid():N}";
+        var rideBody = new { userId = keyedUser.Id, driverId = keyedDriver.Id, fare = 10m };
+        var ride = await SendWithKeyAsync("/rides", rideBody, rideKey);
         Assert.Equal(HttpStatusCode.Created, ride.StatusCode);
+        var first = await ride.ReadAsync<Ride>();
+
+        // A repeat with the same key returns the first result instead of a conflict or a second row.
+        Assert.Equal(keyedUser, await (await SendWithKeyAsync("/users", new { name = "Keyed", phone }, userKey)).ReadAsync<User>());
+        Assert.Equal(keyedDriver.Id, (await (await SendWithKeyAsync("/drivers", new { name = "Keyed", vehicleNumber = "KA-10" }, driverKey)).ReadAsync<Driver>()).Id);
+        Assert.Equal(first, await (await SendWithKeyAsync("/rides", rideBody, rideKey)).ReadAsync<Ride>());
+
+        // The same key with other arguments is a 409 problem.
+        await AssertProblemAsync(await SendWithKeyAsync("/rides", rideBody with { fare = 11m }, rideKey), 409, "idempotency-key-conflict");
     }
 
     [Fact]

@@ -202,7 +202,8 @@ public sealed class ReshardingTests(ITestOutputHelper output)
         var mover = Mover(db);
         mover.BatchSize = 7; // many batches, so that keyset paging is exercised
         mover.AfterStep = step => step == failAfter ? throw new TimeoutException($"the process died after '{step}'") : Task.CompletedTask;
-        await Assert.ThrowsAsync<TimeoutException>(() => mover.MoveManyAsync(logical, 1));
+        // The process "dies": the failure reaches the caller as the typed infrastructure family, with its cause inside.
+        Assert.IsType<TimeoutException>((await Assert.ThrowsAsync<RideBookingInfrastructureException>(() => mover.MoveManyAsync(logical, 1))).InnerException);
 
         var half = await CountsAsync(cluster);
         var placements = db.Services.GetRequiredService<ShardResolver>().Placements!;
@@ -276,7 +277,7 @@ public sealed class ReshardingTests(ITestOutputHelper output)
         await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => mover.MoveAsync(1, 2));
 
         mover.AfterStep = step => step == "marked" ? throw new TimeoutException("stop") : Task.CompletedTask;
-        await Assert.ThrowsAsync<TimeoutException>(() => mover.MoveAsync(5, 0));
+        Assert.IsType<TimeoutException>((await Assert.ThrowsAsync<RideBookingInfrastructureException>(() => mover.MoveAsync(5, 0))).InnerException);
         mover.AfterStep = null;
         var ex = await Assert.ThrowsAsync<InvalidOperationException>(() => mover.MoveAsync(5, 1));
         Assert.Contains("moving to physical shard 0", ex.Message, StringComparison.Ordinal);

@@ -15,6 +15,8 @@ internal static class SchemaSnapshot
         "phone_claims" => "phone",
         "transaction_claims" => "transaction_id",
         "shard_placements" => "logical_shard",
+        // A composite key: the backquotes around the whole value close and reopen around each column.
+        "idempotency_keys" => "operation`, `scope_id`, `idempotency_key",
         _ => "id",
     };
 

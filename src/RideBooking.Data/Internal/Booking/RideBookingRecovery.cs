@@ -17,18 +17,34 @@ internal sealed partial class RideBookingRecovery(IEnumerable<IRecoveryStep> ste
 {
     private readonly ILogger _logger = (ILogger?)loggerFactory?.CreateLogger<RideBookingRecovery>() ?? NullLogger.Instance;
 
+    /// <summary>How many times a pass that failed on a connection runs again before the failure reaches the caller.</summary>
+    internal const int PassRetries = 2;
+
     public async Task<int> RunAsync(CancellationToken cancellationToken = default)
     {
-        try
+        for (var attempt = 1; ; attempt++)
         {
-            return await RunCoreAsync(cancellationToken).ConfigureAwait(false);
-        }
-        catch (Exception ex) when (InfrastructureErrors.IsDriverFailure(ex) && !cancellationToken.IsCancellationRequested)
-        {
-            // Steps that read with their own connections: no raw driver exception reaches the caller.
-            throw InfrastructureErrors.Translate("Recovery", ex);
+            try
+            {
+                return await RunCoreAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (attempt <= PassRetries && IsTransientFailure(ex) && !cancellationToken.IsCancellationRequested)
+            {
+                // A pooled session the server had closed (a restart, wait_timeout, a killed session) fails the first
+                // statement sent on it; the broken session is not reused. Every step is idempotent and safe to run again,
+                // so the whole pass runs again on new connections.
+                LogPassRetried(_logger, ex.GetType().Name, InfrastructureErrors.ErrorNumber(ex) ?? (ex as RideBookingInfrastructureException)?.ErrorNumber ?? 0, attempt);
+            }
+            catch (Exception ex) when (InfrastructureErrors.IsDriverFailure(ex) && !cancellationToken.IsCancellationRequested)
+            {
+                // Steps that read with their own connections: no raw driver exception reaches the caller.
+                throw InfrastructureErrors.Translate("Recovery", ex);
+            }
         }
     }
+
+    private static bool IsTransientFailure(Exception ex) =>
+        (InfrastructureErrors.IsDriverFailure(ex) && InfrastructureErrors.IsTransient(ex)) || ex is RideBookingInfrastructureException { IsTransient: true };
 
     private async Task<int> RunCoreAsync(CancellationToken cancellationToken)
     {
@@ -49,6 +65,9 @@ internal sealed partial class RideBookingRecovery(IEnumerable<IRecoveryStep> ste
 
     [LoggerMessage(EventId = 20, Level = LogLevel.Warning, Message = "RideBooking.Data recovery: repaired {Repairs} interrupted cross-shard operations")]
     private static partial void LogRepairs(ILogger logger, int repairs);
+
+    [LoggerMessage(EventId = 23, Level = LogLevel.Warning, Message = "RideBooking.Data recovery: the pass failed on a connection ({Error}, error {ErrorNumber}) and runs again (attempt {Attempt})")]
+    private static partial void LogPassRetried(ILogger logger, string error, int errorNumber, int attempt);
 }
 
 /// <summary>Runs the recovery pass every <see cref="RideBookingOptions.RecoveryInterval"/> in a host; does nothing when it is not set.</summary>

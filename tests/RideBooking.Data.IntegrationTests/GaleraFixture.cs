@@ -91,9 +91,19 @@ public sealed class GaleraFixture : IAsyncLifetime
     public async Task AssertInvariantsOnEveryNodeAsync()
     {
         await SyncAllAsync();
+        var index = 0;
         foreach (var node in Nodes)
         {
-            await CrossShardInvariants.AssertAllAsync([node]);
+            try
+            {
+                await CrossShardInvariants.AssertAllAsync([node]);
+            }
+            catch (Exception ex) when (ex is Xunit.Sdk.XunitException)
+            {
+                throw new Xunit.Sdk.XunitException($"node {index + 1}: {ex.Message}");
+            }
+
+            index++;
         }
     }
 

@@ -478,7 +478,7 @@ internal sealed class LocalGaleraNode
         try
         {
             // A joiner first receives a copy of the data (state transfer), then catches up: allow for a busy machine.
-            await GaleraCluster.WaitSyncedAsync(ConnectionString, TimeSpan.FromSeconds(180), ct, () => !File.Exists(ServerPidFile) || IsAlive(ReadPid()), clusterSize)
+            await GaleraCluster.WaitSyncedAsync(ConnectionString, TimeSpan.FromSeconds(180), ct, () => !File.Exists(ServerPidFile) || IsAlive(LocalServer.ReadPid(ServerPidFile)), clusterSize)
                 .ConfigureAwait(false);
         }
         catch (InvalidOperationException ex)
@@ -541,7 +541,7 @@ internal sealed class LocalGaleraNode
     /// <summary>SIGKILL: the node dies at once, as in a crash; its folder stays for the restart.</summary>
     public void Kill()
     {
-        var pid = ReadPid();
+        var pid = LocalServer.ReadPid(ServerPidFile);
         if (pid <= 0 || !IsAlive(pid))
         {
             return;
@@ -565,18 +565,6 @@ internal sealed class LocalGaleraNode
         }
         catch (UnauthorizedAccessException)
         {
-        }
-    }
-
-    private int ReadPid()
-    {
-        try
-        {
-            return int.TryParse(File.ReadAllText(ServerPidFile).Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var pid) ? pid : 0;
-        }
-        catch (IOException)
-        {
-            return 0;
         }
     }
 

@@ -29,7 +29,7 @@ internal sealed class LocalRedis
 
     public int Port { get; }
 
-    public bool IsRunning => IsAlive(_serverPid);
+    public bool IsRunning => LocalServer.IsAlive(_serverPid);
 
     /// <summary>PATH first, then the folders the redis-server package usually installs to.</summary>
     public static string? FindBinary()
@@ -102,8 +102,8 @@ internal sealed class LocalRedis
         while (true)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            var pid = File.Exists(pidFile) ? ReadPid(pidFile) : 0;
-            if (stopwatch.Elapsed > TimeSpan.FromSeconds(30) || (pid > 0 && !IsAlive(pid)))
+            var pid = File.Exists(pidFile) ? LocalServer.ReadPid(pidFile) : 0;
+            if (stopwatch.Elapsed > TimeSpan.FromSeconds(30) || (pid > 0 && !LocalServer.IsAlive(pid)))
             {
                 Kill(pid);
                 var text = File.Exists(log) ? await File.ReadAllTextAsync(log, cancellationToken).ConfigureAwait(false) : "(no log)";
@@ -143,11 +143,11 @@ internal sealed class LocalRedis
         foreach (var folder in Directory.EnumerateDirectories(LocalServer.RootFolder, FolderPrefix + "*"))
         {
             var ownerFile = Path.Combine(folder, "owner.pid");
-            var owner = File.Exists(ownerFile) ? ReadPid(ownerFile) : 0;
-            var stale = owner > 0 ? !IsAlive(owner) : Directory.GetLastWriteTimeUtc(folder) < DateTime.UtcNow.AddHours(-1);
+            var owner = File.Exists(ownerFile) ? LocalServer.ReadPid(ownerFile) : 0;
+            var stale = owner > 0 ? !LocalServer.IsAlive(owner) : Directory.GetLastWriteTimeUtc(folder) < DateTime.UtcNow.AddHours(-1);
             if (stale)
             {
-                Kill(ReadPid(Path.Combine(folder, "server.pid")));
+                Kill(LocalServer.ReadPid(Path.Combine(folder, "server.pid")));
                 Delete(folder);
             }
         }
@@ -198,44 +198,10 @@ internal sealed class LocalRedis
         }
     }
 
-    private static int ReadPid(string file)
-    {
-        try
-        {
-            return int.TryParse(File.ReadAllText(file).Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var pid) ? pid : 0;
-        }
-        catch (IOException)
-        {
-            return 0;
-        }
-    }
-
-    private static bool IsAlive(int pid)
-    {
-        if (pid <= 0)
-        {
-            return false;
-        }
-
-        try
-        {
-            using var process = Process.GetProcessById(pid);
-            return !process.HasExited;
-        }
-        catch (ArgumentException)
-        {
-            return false;
-        }
-        catch (InvalidOperationException)
-        {
-            return false;
-        }
-    }
-
     /// <summary>Kills a redis-server by pid (never another program that may have reused the pid).</summary>
     private static void Kill(int pid)
     {
-        if (!IsAlive(pid))
+        if (!LocalServer.IsAlive(pid))
         {
             return;
         }

@@ -1,6 +1,12 @@
 using Dapper;
+using Microsoft.Extensions.Caching.Distributed;
+using Microsoft.Extensions.Caching.StackExchangeRedis;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
 using MySqlConnector;
+using RideBooking.Data.Internal;
 using RideBooking.Data.Testing;
+using StackExchange.Redis;
 
 namespace RideBooking.Data.IntegrationTests;
 
@@ -179,11 +185,120 @@ public sealed class CacheTests(CacheFixture fixture) : IClassFixture<CacheFixtur
         var user = await NewUserAsync(a);
         Assert.Equal(user, await a.Users.GetAsync(user.Id));
 
+        // HybridCache writes Redis in the background after it answered A: wait for the entry to be there.
+        await WaitForRedisKeyAsync(prefix + CacheKeys.User(user.Id));
+
         // Renamed behind the library's back: B gets A's copy from Redis, which proves it did not read the database.
         await ExecuteAsync("UPDATE users SET name = 'Renamed' WHERE id = @Id", new { user.Id });
         Assert.Equal(user, await b.Users.GetAsync(user.Id));
         Assert.Equal(1, b.Count(Hits, "kind=user"));
         Assert.Equal(0, b.Count(Misses, "kind=user"));
+    }
+
+    [Fact]
+    public async Task A_read_right_after_a_write_of_the_same_instance_never_serves_the_value_from_before_it()
+    {
+        // HybridCache writes a loaded value to Redis after it has answered: each round reads (loading the value), writes,
+        // and reads at once, so the background write of the first read races the removal of the write.
+        await using var app = NewInstance();
+        var user = await NewUserAsync(app);
+        var driver = await NewDriverAsync(app);
+        for (var round = 0; round < 200; round++)
+        {
+            Assert.True((await app.Drivers.GetAsync(driver.Id))!.Available);
+            var ride = await app.Booking.BookAsync(user.Id, driver.Id, 5m);
+            Assert.False((await app.Drivers.GetAsync(driver.Id))!.Available);
+            await app.Booking.CancelAsync(ride.Id);
+        }
+
+        Assert.True((await app.Drivers.GetAsync(driver.Id))!.Available);
+    }
+
+    [Fact]
+    public async Task A_redis_write_of_a_value_loaded_before_a_removal_never_outlives_the_removal()
+    {
+        var prefix = CachedServices.NewKeyPrefix();
+        using var redis = new RedisCache(Options.Create(new RedisCacheOptions { Configuration = fixture.Redis.ConnectionString, InstanceName = prefix }));
+        var gated = new GatedSets(redis);
+        using var metrics = new RideBookingMetrics();
+        var fence = new RemovalFence();
+        using var cache = new ResilientDistributedCache(gated, TimeSpan.FromSeconds(5), TimeProvider.System, metrics, NullLogger.Instance, fence);
+        var entry = new DistributedCacheEntryOptions { AbsoluteExpirationRelativeToNow = TimeSpan.FromMinutes(1) };
+        byte[] value = [1, 2, 3];
+
+        // Loaded and written with no removal in between: the value is in Redis (the fence does not get in the way).
+        fence.Loaded("driver:1", fence.Current("driver:1"));
+        await cache.SetAsync("driver:1", value, entry);
+        Assert.Equal(value, await redis.GetAsync("driver:1"));
+
+        // Loaded, then removed before the write started: the write is skipped.
+        fence.Loaded("driver:2", fence.Current("driver:2"));
+        fence.Removing("driver:2");
+        await cache.RemoveAsync("driver:2");
+        await cache.SetAsync("driver:2", value, entry);
+        Assert.Null(await redis.GetAsync("driver:2"));
+
+        // Loaded, the write in flight, the removal reaches Redis first, then the write lands: it is removed again.
+        fence.Loaded("driver:3", fence.Current("driver:3"));
+        gated.Hold = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var write = cache.SetAsync("driver:3", value, entry);
+        await gated.Entered.Task;
+        fence.Removing("driver:3");
+        await cache.RemoveAsync("driver:3");
+        gated.Hold.SetResult();
+        await write;
+        Assert.True(gated.Landed);
+        Assert.Null(await redis.GetAsync("driver:3"));
+    }
+
+    /// <summary>Holds a Redis write until released, so that a removal can reach Redis before it.</summary>
+    private sealed class GatedSets(IDistributedCache inner) : IDistributedCache
+    {
+        public TaskCompletionSource? Hold { get; set; }
+
+        public TaskCompletionSource Entered { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public bool Landed { get; private set; }
+
+        public async Task SetAsync(string key, byte[] value, DistributedCacheEntryOptions options, CancellationToken token = default)
+        {
+            if (Hold is { } hold)
+            {
+                Entered.TrySetResult();
+                await hold.Task;
+                await inner.SetAsync(key, value, options, token);
+                Landed = await inner.GetAsync(key, token) is not null;
+                return;
+            }
+
+            await inner.SetAsync(key, value, options, token);
+        }
+
+        public Task<byte[]?> GetAsync(string key, CancellationToken token = default) => inner.GetAsync(key, token);
+
+        public Task RemoveAsync(string key, CancellationToken token = default) => inner.RemoveAsync(key, token);
+
+        public Task RefreshAsync(string key, CancellationToken token = default) => inner.RefreshAsync(key, token);
+
+        public byte[]? Get(string key) => inner.Get(key);
+
+        public void Set(string key, byte[] value, DistributedCacheEntryOptions options) => inner.Set(key, value, options);
+
+        public void Remove(string key) => inner.Remove(key);
+
+        public void Refresh(string key) => inner.Refresh(key);
+    }
+
+    /// <summary>Waits until Redis holds <paramref name="key"/> (with its instance prefix), within 10 seconds.</summary>
+    private async Task WaitForRedisKeyAsync(string key)
+    {
+        await using var redis = await ConnectionMultiplexer.ConnectAsync(fixture.Redis.ConnectionString);
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        while (!await redis.GetDatabase().KeyExistsAsync(key))
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"Redis never received {key}.");
+            await Task.Delay(20);
+        }
     }
 
     [Fact]

@@ -9,9 +9,11 @@ namespace RideBooking.Data.Internal;
 /// each counted in <c>ridebooking.cache.fallbacks</c>. After a failure Redis is left alone for
 /// <see cref="RideBookingCacheOptions.RedisRetryInterval"/> (operations are skipped at once instead of each waiting
 /// for a timeout); removals that failed or were skipped are sent again, before anything else, when Redis is tried again,
-/// so a value a write invalidated does not come back from Redis afterwards.
+/// so a value a write invalidated does not come back from Redis afterwards. Writes pass the <see cref="RemovalFence"/>:
+/// a value loaded before one of this instance's removals is not written, or is removed again when the removal came
+/// while the write was in flight.
 /// </summary>
-internal sealed partial class ResilientDistributedCache(IDistributedCache redis, TimeSpan retryInterval, TimeProvider time, RideBookingMetrics metrics, ILogger logger) : IDistributedCache, IDisposable
+internal sealed partial class ResilientDistributedCache(IDistributedCache redis, TimeSpan retryInterval, TimeProvider time, RideBookingMetrics metrics, ILogger logger, RemovalFence fence) : IDistributedCache, IDisposable
 {
     /// <summary>Removals kept for a later retry at most; beyond that, values expire on their own (Expiration).</summary>
     internal const int MaxPendingRemovals = 10_000;
@@ -42,7 +44,7 @@ internal sealed partial class ResilientDistributedCache(IDistributedCache redis,
 
     public async Task SetAsync(string key, byte[] value, DistributedCacheEntryOptions options, CancellationToken token = default)
     {
-        if (!await ReadyAsync(key, token).ConfigureAwait(false))
+        if (fence.BeginWrite(key) is not { } generation || !await ReadyAsync(key, token).ConfigureAwait(false))
         {
             return;
         }
@@ -50,6 +52,11 @@ internal sealed partial class ResilientDistributedCache(IDistributedCache redis,
         try
         {
             await redis.SetAsync(key, value, options, token).ConfigureAwait(false);
+            if (fence.OvertakenDuringWrite(key, generation))
+            {
+                // The removal may have reached Redis before this write did: remove again, after it.
+                await redis.RemoveAsync(key, token).ConfigureAwait(false);
+            }
         }
         catch (Exception ex) when (IsRedisFailure(ex, token))
         {

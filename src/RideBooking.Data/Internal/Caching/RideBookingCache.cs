@@ -22,6 +22,7 @@ internal sealed partial class RideBookingCache : IDisposable
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly CancellationTokenSource _disposing = new();
+    private readonly RemovalFence _fence = new();
 
     public RideBookingCache(IOptions<RideBookingCacheOptions> cacheOptions, IOptions<RideBookingOptions> dataOptions, RideBookingMetrics metrics, TimeProvider time, ILoggerFactory? loggerFactory = null)
     {
@@ -43,7 +44,7 @@ internal sealed partial class RideBookingCache : IDisposable
         var redisOptions = RedisOptions(options);
         var redis = new RedisCache(Microsoft.Extensions.Options.Options.Create(new RedisCacheOptions { ConfigurationOptions = redisOptions, InstanceName = options.KeyPrefix }));
         var logger = (ILogger?)loggerFactory?.CreateLogger<ResilientDistributedCache>() ?? NullLogger.Instance;
-        Redis = new ResilientDistributedCache(redis, options.RedisRetryInterval, time, metrics, logger);
+        Redis = new ResilientDistributedCache(redis, options.RedisRetryInterval, time, metrics, logger, _fence);
 
         var services = new ServiceCollection();
         services.AddSingleton(time);
@@ -87,12 +88,13 @@ internal sealed partial class RideBookingCache : IDisposable
 
     /// <summary>
     /// The cached value of <paramref name="key"/>, or <paramref name="load"/>'s (one load per key at a time in this
-    /// instance: HybridCache's stampede protection). <see langword="null"/> from the load is returned, not cached.
+    /// instance: HybridCache's stampede protection). <see langword="null"/> from the load is returned, not cached; so is
+    /// a value loaded while this instance removed the key (it may predate the write that removed it).
     /// </summary>
     public async ValueTask<T?> GetOrLoadAsync<TState, T>(string kind, string key, TState state, Func<TState, CancellationToken, Task<T?>> load, CancellationToken cancellationToken)
         where T : class
     {
-        var fill = new Fill<TState, T>(state, load);
+        var fill = new Fill<TState, T>(state, load, _fence, key);
         try
         {
             var entry = await Cache.GetOrCreateAsync(key, fill, static (f, token) => f.RunAsync(token), _entry, null, cancellationToken).ConfigureAwait(false);
@@ -111,6 +113,11 @@ internal sealed partial class RideBookingCache : IDisposable
         {
             _metrics.CacheMiss(kind);
             return null;
+        }
+        catch (NotCachedSignal<T> overtaken)
+        {
+            _metrics.CacheMiss(kind);
+            return overtaken.Value;
         }
     }
 
@@ -148,6 +155,11 @@ internal sealed partial class RideBookingCache : IDisposable
 
     private async ValueTask RemoveQuietlyAsync(IReadOnlyList<string> keys)
     {
+        foreach (var key in keys)
+        {
+            _fence.Removing(key);
+        }
+
         try
         {
             await Cache.RemoveAsync(keys, CancellationToken.None).ConfigureAwait(false);
@@ -165,8 +177,11 @@ internal sealed partial class RideBookingCache : IDisposable
     [LoggerMessage(EventId = 41, Level = LogLevel.Warning, Message = "RideBooking.Data cache: a removal failed ({Error}); the values expire on their own")]
     private static partial void LogRemoveFailed(ILogger logger, string error);
 
-    /// <summary>One caller's load: remembers whether it ran (a miss) and turns "not found" into an exception HybridCache does not cache.</summary>
-    private sealed class Fill<TState, T>(TState state, Func<TState, CancellationToken, Task<T?>> load)
+    /// <summary>
+    /// One caller's load: remembers whether it ran (a miss), and turns "not found" and "a removal came during the load"
+    /// into exceptions, which HybridCache does not cache.
+    /// </summary>
+    private sealed class Fill<TState, T>(TState state, Func<TState, CancellationToken, Task<T?>> load, RemovalFence fence, string key)
         where T : class
     {
         public bool Loaded { get; private set; }
@@ -174,11 +189,18 @@ internal sealed partial class RideBookingCache : IDisposable
         public async ValueTask<CachedEntry<T>> RunAsync(CancellationToken cancellationToken)
         {
             Loaded = true;
-            return new CachedEntry<T>(await load(state, cancellationToken).ConfigureAwait(false) ?? throw new NotFoundSignal());
+            var generation = fence.Current(key);
+            var value = await load(state, cancellationToken).ConfigureAwait(false) ?? throw new NotFoundSignal();
+            return fence.Loaded(key, generation) ? new CachedEntry<T>(value) : throw new NotCachedSignal<T>(value);
         }
     }
 
-#pragma warning disable CA1064, CA1032 // Never leaves this class: it only carries "not found" through HybridCache without caching it.
+#pragma warning disable CA1064, CA1032 // Never leave this class: they only carry a value through HybridCache without caching it.
     private sealed class NotFoundSignal : Exception;
+
+    private sealed class NotCachedSignal<T>(T value) : Exception
+    {
+        public T Value { get; } = value;
+    }
 #pragma warning restore CA1064, CA1032
 }

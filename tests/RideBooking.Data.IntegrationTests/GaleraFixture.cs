@@ -91,6 +91,48 @@ public sealed class GaleraFixture : IAsyncLifetime
     public async Task AssertInvariantsOnEveryNodeAsync()
     {
         await SyncAllAsync();
+
+        // Every node holds the same rows (a node that rejoined after a crash included).
+        var tables = new[] { "rides", "drivers", "driver_earnings", "users", "payments" };
+        var first = new Dictionary<string, Dictionary<string, string>>();
+        var differences = new List<string>();
+        var nodeIndex = 0;
+        foreach (var node in Nodes)
+        {
+            await using var connection = new MySqlConnection(node);
+            foreach (var table in tables)
+            {
+                var rows = new Dictionary<string, string>();
+                await using (var reader = await connection.ExecuteReaderAsync($"SELECT * FROM {table}"))
+                {
+                    while (await reader.ReadAsync())
+                    {
+                        var values = Enumerable.Range(0, reader.FieldCount).Select(i => reader.IsDBNull(i) ? "NULL" : Convert.ToString(reader.GetValue(i), System.Globalization.CultureInfo.InvariantCulture)).ToArray();
+                        rows[values[0]!] = string.Join(" | ", values);
+                    }
+                }
+
+                if (!first.TryGetValue(table, out var reference))
+                {
+                    first[table] = rows;
+                    continue;
+                }
+
+                foreach (var key in reference.Keys.Union(rows.Keys))
+                {
+                    var expected = reference.GetValueOrDefault(key) ?? "(absent)";
+                    var actual = rows.GetValueOrDefault(key) ?? "(absent)";
+                    if (expected != actual)
+                    {
+                        differences.Add($"{table} {key}: node 1 [{expected}] node {nodeIndex + 1} [{actual}]");
+                    }
+                }
+            }
+
+            nodeIndex++;
+        }
+
+        Assert.True(differences.Count == 0, $"the nodes hold different rows ({differences.Count}): " + string.Join("; ", differences.Take(12)));
         var index = 0;
         foreach (var node in Nodes)
         {

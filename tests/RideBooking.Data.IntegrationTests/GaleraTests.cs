@@ -85,10 +85,10 @@ public sealed class GaleraTests(GaleraFixture fixture, ITestOutputHelper output)
         await fixture.AssertInvariantsOnEveryNodeAsync();
     }
 
-    // Open finding (issue 9): in 2 of 8 runs the earnings rollup of one driver on a node that was not killed ended above
-    // that node's completed fares (by one or a few fares) after this storm. Until it is explained, the test is reported as
-    // skipped in every run instead of failing the suite; run it with --filter and remove the Skip to investigate.
-    [Fact(Skip = "Open finding: after the kill storm one node's earnings rollup can exceed its completed fares (issue 9).")]
+    // This storm once found an earnings rollup above the completed fares, on every node alike: a COMMIT that answered 1213
+    // around the crash had been stored, and the unit was run again blindly. The journal printed for workers that met an
+    // error shows what each of them did around it.
+    [Fact]
     public async Task A_node_killed_and_restarted_in_a_thirty_second_storm_rejoins_and_every_acknowledged_write_is_on_every_node()
     {
         var figures = await StormAsync(TimeSpan.FromSeconds(30), killNode: 1);
@@ -197,6 +197,40 @@ public sealed class GaleraTests(GaleraFixture fixture, ITestOutputHelper output)
         await fixture.AssertInvariantsOnEveryNodeAsync();
     }
 
+    [Fact]
+    public async Task A_node_that_keeps_refusing_with_1047_fails_the_call_with_a_transient_typed_error_that_says_so()
+    {
+        var (users, drivers) = await fixture.SeedAsync(1, 1);
+        await using var services = DatabaseFixture.BuildServices(fixture.Node(0), o => o.MaxTransactionRetries = 2);
+        Assert.NotNull(await services.GetRequiredService<IUserRepository>().GetAsync(users[0].Id));
+        RideBookingInfrastructureException refused;
+        try
+        {
+            await using (var refuse = new MySqlConnection(Unpooled(fixture.Node(0))))
+            {
+                await refuse.OpenAsync();
+                await refuse.ExecuteAsync("SET GLOBAL wsrep_reject_queries = ALL");
+            }
+
+            refused = await Assert.ThrowsAsync<RideBookingInfrastructureException>(() => services.GetRequiredService<IRideBookingService>().BookAsync(users[0].Id, drivers[0].Id, 18m));
+        }
+        finally
+        {
+            await using var reset = new MySqlConnection(Unpooled(fixture.Node(0)));
+            await reset.OpenAsync();
+            await reset.ExecuteAsync("SET GLOBAL wsrep_reject_queries = NONE");
+        }
+
+        Assert.Equal(1047, refused.ErrorNumber);
+        Assert.True(refused.IsTransient);
+        Assert.Contains("not ready", refused.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("lock conflicts", refused.Message, StringComparison.Ordinal);
+        await fixture.SyncAllAsync();
+        await using var check = new MySqlConnection(fixture.Node(1));
+        Assert.Equal(0, await check.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM rides WHERE user_id = @Id", new { users[0].Id }));
+        await fixture.AssertInvariantsOnEveryNodeAsync();
+    }
+
     /// <summary>A connection of its own: a pooled one is reset on checkout, which a refusing node answers with 1047.</summary>
     private static string Unpooled(string connectionString) => new MySqlConnectionStringBuilder(connectionString) { Pooling = false }.ConnectionString;
 
@@ -240,6 +274,7 @@ public sealed class GaleraTests(GaleraFixture fixture, ITestOutputHelper output)
         var errorKinds = new ConcurrentDictionary<string, int>();
         TimeSpan? rejoin = null;
         var clock = Stopwatch.StartNew();
+        var journal = Enumerable.Range(0, 24).Select(_ => new ConcurrentQueue<string>()).ToArray();
         using var stop = new CancellationTokenSource(duration);
         try
         {
@@ -264,18 +299,34 @@ public sealed class GaleraTests(GaleraFixture fixture, ITestOutputHelper output)
                 var rides = client.GetRequiredService<IRideRepository>();
                 var random = new Random(w);
                 var user = users[w];
+                void Log(string what) => journal[w].Enqueue($"{clock.Elapsed.TotalSeconds:F3} phase {Volatile.Read(ref phase)} {what}");
                 Ride? open = null;
+                var adopt = false;
+                var moving = string.Empty;
                 while (!stop.IsCancellationRequested)
                 {
                     try
                     {
+                        if (adopt)
+                        {
+                            // A booking that failed with a connection error had committed after all: finish that ride first.
+                            var latest = await rides.GetLatestForUserAsync(user.Id, 1);
+                            open = latest.Count > 0 ? latest[0] : null;
+                            Log($"ADOPT {open?.Id} {open?.Status} driver {open?.DriverId}");
+                            adopt = false;
+                            continue;
+                        }
+
                         if (open is { } unfinished)
                         {
                             // A follow-up failed: finish the ride from what is stored before booking again.
                             var stored = await rides.GetAsync(unfinished.Id);
+                            Log($"stored {unfinished.Id} {stored?.Status}");
                             if (stored is { Status: RideStatus.Requested or RideStatus.Accepted })
                             {
+                                moving = "cancelled";
                                 acknowledged[stored.Id] = (await booking.CancelAsync(stored.Id)).Status.ToString();
+                                Log($"cancelled {stored.Id}");
                             }
 
                             open = null;
@@ -284,7 +335,10 @@ public sealed class GaleraTests(GaleraFixture fixture, ITestOutputHelper output)
 
                         var driver = drivers[random.Next(drivers.Count)];
                         Interlocked.Increment(ref attempts);
+                        moving = string.Empty;
+                        Log($"book driver {driver.Id}");
                         var ride = await booking.BookAsync(user.Id, driver.Id, 10m + random.Next(0, 40));
+                        Log($"booked {ride.Id} fare {ride.Fare}");
                         open = ride;
                         acknowledged[ride.Id] = nameof(RideStatus.Requested);
                         Interlocked.Increment(ref bookings);
@@ -302,13 +356,19 @@ public sealed class GaleraTests(GaleraFixture fixture, ITestOutputHelper output)
 
                         if (random.Next(2) == 0)
                         {
+                            moving = "accepted";
                             acknowledged[ride.Id] = (await booking.AcceptAsync(ride.Id, driver.Id)).Status.ToString();
+                            Log($"accepted {ride.Id}");
+                            moving = "completed";
                             acknowledged[ride.Id] = (await booking.CompleteAsync(ride.Id)).Status.ToString();
+                            Log($"completed {ride.Id}");
                             Interlocked.Add(ref transitions, 2);
                         }
                         else
                         {
+                            moving = "cancelled";
                             acknowledged[ride.Id] = (await booking.CancelAsync(ride.Id)).Status.ToString();
+                            Log($"cancelled {ride.Id}");
                             Interlocked.Increment(ref transitions);
                         }
 
@@ -320,20 +380,22 @@ public sealed class GaleraTests(GaleraFixture fixture, ITestOutputHelper output)
                     }
                     catch (ActiveRideExistsException)
                     {
-                        // A booking that failed with a connection error had committed after all: finish that ride first.
                         Interlocked.Increment(ref adopted);
-                        var latest = await rides.GetLatestForUserAsync(user.Id, 1);
-                        open = latest.Count > 0 ? latest[0] : null;
+                        Log("ActiveRideExists");
+                        adopt = true;
                     }
                     catch (Exception ex) when (ex is MySqlException or SocketException or InvalidOperationException or RideBookingInfrastructureException or RideBookingException)
                     {
                         var kind = ex switch
                         {
+                            // The caller's own change refused as already done: a write whose success was reported as a failure.
+                            InvalidRideStateException when ex.Message.Contains($" is {moving};", StringComparison.Ordinal) => "wrong answer: own change refused",
                             RideBookingInfrastructureException infrastructure => $"infrastructure {ex.GetType().Name} {infrastructure.ErrorNumber}",
                             MySqlException mysql => $"raw MySqlException {mysql.Number}",
                             _ => "other " + ex.GetType().Name,
                         };
                         errorKinds.AddOrUpdate(kind, 1, (_, n) => n + 1);
+                        Log($"ERROR {kind}: {ex.Message}");
                         await Task.Delay(20);
                     }
                 }
@@ -379,6 +441,21 @@ public sealed class GaleraTests(GaleraFixture fixture, ITestOutputHelper output)
                 else if (actual != upper && !(upper is "REQUESTED" or "ACCEPTED" && actual is "ACCEPTED" or "COMPLETED" or "CANCELLED"))
                 {
                     missing.Enqueue($"ride {id} acknowledged {upper} but stored {actual} on {Testing.Internal.Sql.Endpoint(node)}");
+                }
+            }
+        }
+
+        for (var w = 0; w < journal.Length; w++)
+        {
+            var entries = journal[w].ToArray();
+            for (var i = 0; i < entries.Length; i++)
+            {
+                if (entries[i].Contains("ERROR", StringComparison.Ordinal) || entries[i].Contains("ADOPT", StringComparison.Ordinal))
+                {
+                    foreach (var entry in entries.Skip(Math.Max(0, i - 8)).Take(14))
+                    {
+                        output.WriteLine($"JOURNAL w{w} {entry}");
+                    }
                 }
             }
         }

@@ -46,6 +46,7 @@ internal static class InfrastructureErrors
 
         var what = ex switch
         {
+            MySqlException mySql when TransactionRunner.IsNodeNotReady(mySql) => "the cluster node kept refusing statements while not ready (rejoining, or outside the primary component) and the retries are spent; nothing of it was stored",
             MySqlException mySql when TransactionRunner.IsRetryable(mySql) => "the transaction kept meeting lock conflicts and its retries are spent; nothing of it was stored",
             MySqlException { ErrorCode: MySqlErrorCode.UnableToConnectToHost } => "the server could not be reached",
             _ when TransactionRunner.IsConnectionFailure(ex) => "the connection to the server failed; nothing of the operation was stored",

@@ -127,9 +127,9 @@ internal sealed class UnitOfWork(
     }
 
     /// <summary>Sends COMMIT (and the GTID read when tracked) as the runner's own round trip.</summary>
-    internal async Task CommitAsync(CancellationToken ct)
+    internal async Task CommitAsync(string statement, CancellationToken ct)
     {
-        var command = new MySqlCommand("COMMIT", Connection);
+        var command = new MySqlCommand(statement, Connection);
         if (WriteMarkQuery is null)
         {
             await command.ExecuteAsync(ct).ConfigureAwait(false);
@@ -258,6 +258,15 @@ internal sealed partial class TransactionRunner
     /// <summary>Test seam: runs just before COMMIT is sent, with the command that carries it when a unit commits in its own batch.</summary>
     internal Func<MySqlConnection, MySqlCommand?, CancellationToken, Task>? BeforeCommit { get; set; }
 
+    /// <summary>Test seam: the statement the runner sends to commit a unit on its own (asked once per COMMIT).</summary>
+    internal Func<string> CommitStatement { get; set; } = static () => "COMMIT";
+
+    /// <summary>
+    /// A causality barrier on a Galera node: the read waits until the node has applied every write set the cluster ordered
+    /// before it, so a replay after an ambiguous COMMIT sees the earlier attempt if the cluster stored it.
+    /// </summary>
+    internal const string CausalityBarrier = "SET STATEMENT wsrep_sync_wait = 1 FOR SELECT COUNT(*) FROM rides WHERE id = 0";
+
     /// <summary>
     /// Runs <paramref name="work"/> in a READ COMMITTED transaction, or in autocommit mode when
     /// <paramref name="transactional"/> is false (for units whose only write is a single statement).
@@ -323,6 +332,11 @@ internal sealed partial class TransactionRunner
             var ended = false;
             try
             {
+                if (afterUnknownCommit && target.Primary.CommitSeparately && target.Primary.IsMariaDb)
+                {
+                    await ExecuteAsync(connection, CausalityBarrier, ct).ConfigureAwait(false);
+                }
+
                 var result = await work(unit, ct).ConfigureAwait(false);
                 if (unit.Began && !unit.CommitInFlight && !unit.RolledBack)
                 {
@@ -332,7 +346,7 @@ internal sealed partial class TransactionRunner
                     }
 
                     commitSent = true;
-                    await unit.CommitAsync(ct).ConfigureAwait(false);
+                    await unit.CommitAsync(CommitStatement(), ct).ConfigureAwait(false);
                 }
 
                 ended = true;
@@ -348,6 +362,15 @@ internal sealed partial class TransactionRunner
                 lockRetries++;
                 await RollBackQuietlyAsync(unit, target).ConfigureAwait(false);
                 ended = true;
+                if (!afterUnknownCommit && target.Primary.CommitSeparately && (commitSent || unit.CommitInFlight || (!transactional && unit.SentWrite)))
+                {
+                    // On a Galera node an error reported by COMMIT (or by an autocommit write) does not prove that nothing
+                    // was stored: the cluster can have certified the write set. The unit runs again as after a lost
+                    // COMMIT: behind a causality barrier it first looks for its own earlier result by its key.
+                    afterUnknownCommit = true;
+                    unknownSince = _time.GetTimestamp();
+                }
+
                 var reason = RetryReason(ex);
                 _metrics.Retry(operation, reason);
                 var delay = Backoff(lockRetries);
@@ -400,7 +423,9 @@ internal sealed partial class TransactionRunner
                 ThrowIfCancelled(ex, ct);
                 // Retries spent, or an error retrying cannot help: nothing of this attempt is kept (the finally rolls it back).
                 // After an unknown COMMIT, this attempt's failure does not tell whether the first one was stored.
-                throw afterUnknownCommit ? OutcomeUnknown(operation, ex, outcomeKey) : InfrastructureErrors.Translate(operation, ex);
+                throw !afterUnknownCommit ? InfrastructureErrors.Translate(operation, ex)
+                    : ex is MySqlException mySql && IsRetryable(mySql) ? OutcomeUnknown(operation, ex, outcomeKey, "COMMIT reported a conflict, which on a Galera node does not prove that nothing was stored, and the replays that look for the write met conflicts until the retries were spent")
+                    : OutcomeUnknown(operation, ex, outcomeKey, "the outcome of an earlier COMMIT is unknown and the replay that looks for the write failed");
             }
             finally
             {
@@ -458,7 +483,7 @@ internal sealed partial class TransactionRunner
         await Task.Delay(delay, _time, ct).ConfigureAwait(false);
     }
 
-    private CommitOutcomeUnknownException OutcomeUnknown(string operation, Exception failure, Func<OutcomeKey>? outcomeKey)
+    private CommitOutcomeUnknownException OutcomeUnknown(string operation, Exception failure, Func<OutcomeKey>? outcomeKey, string? cause = null)
     {
         var key = outcomeKey?.Invoke();
         _metrics.Retry(operation, "unknown_outcome_given_up");
@@ -467,7 +492,9 @@ internal sealed partial class TransactionRunner
             : key?.EntityId is not null ? $"look up id {key.EntityId}"
             : "check whether it was stored";
         return new CommitOutcomeUnknownException(
-            $"RideBooking.Data {operation}: the connection failed while the write was committing and the server did not answer again within {_options.UnknownOutcomeWaitTimeout.TotalSeconds:0.#} s; the write may or may not be stored: {resolve} once the server is back ({InfrastructureErrors.Describe(failure)}).",
+            cause is null
+                ? $"RideBooking.Data {operation}: the connection failed while the write was committing and the server did not answer again within {_options.UnknownOutcomeWaitTimeout.TotalSeconds:0.#} s; the write may or may not be stored: {resolve} once the server is back ({InfrastructureErrors.Describe(failure)})."
+                : $"RideBooking.Data {operation}: {cause}; the write may or may not be stored: {resolve} ({InfrastructureErrors.Describe(failure)}).",
             failure)
         {
             Operation = operation,

@@ -353,7 +353,7 @@ internal sealed partial class TransactionRunner
                 target.Written.Observe(unit.WriteMark);
                 return result;
             }
-            catch (MySqlException ex) when ((!commitSent || IsRolledBackAtCommit(ex)) && IsRetryable(ex) && lockRetries < _options.MaxTransactionRetries)
+            catch (MySqlException ex) when ((!commitSent || IsRolledBackAtCommit(ex) || (target.Primary.CommitSeparately && IsNodeNotReady(ex))) && IsRetryable(ex) && lockRetries < _options.MaxTransactionRetries)
             {
                 // A deadlock rolled the whole transaction back already; a lock wait timeout rolled back
                 // only the statement, so roll back the rest explicitly before running the unit again.
@@ -362,11 +362,11 @@ internal sealed partial class TransactionRunner
                 lockRetries++;
                 await RollBackQuietlyAsync(unit, target).ConfigureAwait(false);
                 ended = true;
-                if (!afterUnknownCommit && target.Primary.CommitSeparately && (commitSent || unit.CommitInFlight || (!transactional && unit.SentWrite)))
+                if (!afterUnknownCommit && AmbiguousOnGalera(target, unit, transactional, commitSent))
                 {
                     // On a Galera node an error reported by COMMIT (or by an autocommit write) does not prove that nothing
-                    // was stored: the cluster can have certified the write set. The unit runs again as after a lost
-                    // COMMIT: behind a causality barrier it first looks for its own earlier result by its key.
+                    // was stored: the cluster can have certified the write set (seen with 1213 and with 1047). The unit runs
+                    // again as after a lost COMMIT: behind a causality barrier it first looks for its own earlier result by its key.
                     afterUnknownCommit = true;
                     unknownSince = _time.GetTimestamp();
                 }
@@ -423,9 +423,16 @@ internal sealed partial class TransactionRunner
                 ThrowIfCancelled(ex, ct);
                 // Retries spent, or an error retrying cannot help: nothing of this attempt is kept (the finally rolls it back).
                 // After an unknown COMMIT, this attempt's failure does not tell whether the first one was stored.
-                throw !afterUnknownCommit ? InfrastructureErrors.Translate(operation, ex)
-                    : ex is MySqlException mySql && IsRetryable(mySql) ? OutcomeUnknown(operation, ex, outcomeKey, "COMMIT reported a conflict, which on a Galera node does not prove that nothing was stored, and the replays that look for the write met conflicts until the retries were spent")
-                    : OutcomeUnknown(operation, ex, outcomeKey, "the outcome of an earlier COMMIT is unknown and the replay that looks for the write failed");
+                if (!afterUnknownCommit && !(ex is MySqlException && AmbiguousOnGalera(target, unit, transactional, commitSent)))
+                {
+                    throw InfrastructureErrors.Translate(operation, ex);
+                }
+
+                throw OutcomeUnknown(operation, ex, outcomeKey, !afterUnknownCommit
+                    ? "COMMIT on a Galera node reported an error, which does not prove that nothing was stored, and the retries are spent"
+                    : ex is MySqlException mySql && IsRetryable(mySql)
+                        ? "COMMIT on a Galera node reported an error, which does not prove that nothing was stored, and the replays that look for the write kept failing until the retries were spent"
+                        : "the outcome of an earlier COMMIT is unknown and the replay that looks for the write failed");
             }
             finally
             {
@@ -536,6 +543,13 @@ internal sealed partial class TransactionRunner
         (InfrastructureErrors.IsDriverFailure(ex) && IsConnectionFailure(ex))
         || (commitInFlight && IsConnectionFailure(ex))
         || (commitSent && ex is MySqlException mySql && !IsRetryable(mySql));
+
+    /// <summary>
+    /// Whether a server error of this attempt leaves its outcome unknown: on a Galera node, an error reported by COMMIT
+    /// itself (or by an autocommit write) after the write set may have been certified.
+    /// </summary>
+    private static bool AmbiguousOnGalera(PhysicalShard target, UnitOfWork unit, bool transactional, bool commitSent) =>
+        target.Primary.CommitSeparately && (commitSent || unit.CommitInFlight || (!transactional && unit.SentWrite));
 
     internal static bool IsRetryable(MySqlException ex) =>
         ex.ErrorCode is MySqlErrorCode.LockDeadlock or MySqlErrorCode.LockWaitTimeout || IsNodeNotReady(ex);

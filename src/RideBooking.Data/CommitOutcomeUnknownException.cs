@@ -2,7 +2,9 @@ namespace RideBooking.Data;
 
 /// <summary>
 /// The connection to the server was lost while a write was committing, and the server did not come back within
-/// <see cref="RideBookingOptions.UnknownOutcomeWaitTimeout"/>: the write may or may not be stored. The exception names
+/// <see cref="RideBookingOptions.UnknownOutcomeWaitTimeout"/>; or, on a Galera node, COMMIT answered an error (which
+/// there does not prove that nothing was stored) and the replays that look for the write spent their retries: the
+/// write may or may not be stored. The exception names
 /// what resolves the doubt once the server is back: repeat the call with the same <see cref="IdempotencyKey"/> (it returns
 /// the first result if there was one), or look the entity up by <see cref="EntityId"/> or <see cref="TransactionId"/>.
 /// </summary>

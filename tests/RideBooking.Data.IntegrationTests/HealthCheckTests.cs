@@ -199,8 +199,15 @@ public sealed class ClusterHealthCheckTests(ClusterFixture fixture)
             await fixture.Cluster.StartReplicationAsync(2, 0);
         }
 
+        // START REPLICA returns before the replica's threads run and report it: wait for the check to see it (bounded).
         await fixture.Cluster.WaitForReplicationAsync();
         var back = await HealthCheckTests.CheckAsync(services);
+        for (var attempt = 0; attempt < 120 && back.Status != HealthStatus.Healthy; attempt++)
+        {
+            await Task.Delay(250);
+            back = await HealthCheckTests.CheckAsync(services);
+        }
+
         Assert.True(back.Status == HealthStatus.Healthy, HealthCheckTests.Text(back));
     }
 

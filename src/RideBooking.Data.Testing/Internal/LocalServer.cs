@@ -270,6 +270,19 @@ internal static class LocalServer
                 await using (connection.ConfigureAwait(false))
                 {
                     await connection.OpenAsync(ct).ConfigureAwait(false);
+
+                    // Another server started at the same moment may have bound this port first (ours then fails to bind
+                    // and exits): only a server that names this folder's pid file is ours.
+                    using (var whoami = new MySqlCommand("SELECT @@pid_file", connection))
+                    {
+                        var pidFile = Convert.ToString(await whoami.ExecuteScalarAsync(ct).ConfigureAwait(false), CultureInfo.InvariantCulture);
+                        if (!string.Equals(pidFile, Path.Combine(folder, "mysqld.pid"), StringComparison.Ordinal))
+                        {
+                            await Task.Delay(50, ct).ConfigureAwait(false);
+                            continue;
+                        }
+                    }
+
                     var runningPid = ReadPid(serverPidFile);
                     AppDomain.CurrentDomain.ProcessExit += (_, _) => Stop(runningPid, folder);
                     var version = await TestServerLocator.ServerVersionAsync(connection, ct).ConfigureAwait(false);

@@ -110,7 +110,9 @@ internal sealed class LocalRedis
                 throw new InvalidOperationException($"The throwaway redis-server {_binary} did not start on 127.0.0.1:{Port}:{Environment.NewLine}{Tail(text)}");
             }
 
-            if (pid > 0 && await PingAsync(Port, cancellationToken).ConfigureAwait(false))
+            // Another redis-server started at the same moment may have bound this port first (ours then exits): only
+            // a server whose process id is ours counts.
+            if (pid > 0 && await PingAsync(Port, cancellationToken).ConfigureAwait(false) && await ProcessIdAsync(Port, cancellationToken).ConfigureAwait(false) == pid)
             {
                 _serverPid = pid;
                 return;
@@ -170,6 +172,45 @@ internal sealed class LocalRedis
     }
 
     /// <summary>True when a Redis server answers PING on the loopback port.</summary>
+    /// <summary>The process id that the server on <paramref name="port"/> reports (INFO server), or 0.</summary>
+    private static async Task<int> ProcessIdAsync(int port, CancellationToken cancellationToken)
+    {
+        try
+        {
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            timeout.CancelAfter(TimeSpan.FromSeconds(2));
+            using var client = new TcpClient();
+            await client.ConnectAsync(IPAddress.Loopback, port, timeout.Token).ConfigureAwait(false);
+            var stream = client.GetStream();
+            await stream.WriteAsync("INFO server\r\n"u8.ToArray(), timeout.Token).ConfigureAwait(false);
+            var text = new StringBuilder();
+            var buffer = new byte[4096];
+            while (text.Length < 65_536)
+            {
+                var read = await stream.ReadAsync(buffer, timeout.Token).ConfigureAwait(false);
+                if (read == 0)
+                {
+                    break;
+                }
+
+                text.Append(Encoding.ASCII.GetString(buffer, 0, read));
+                var all = text.ToString();
+                var at = all.IndexOf("process_id:", StringComparison.Ordinal);
+                var end = at < 0 ? -1 : all.IndexOf('\r', at);
+                if (end > 0)
+                {
+                    return int.TryParse(all.AsSpan(at + "process_id:".Length, end - at - "process_id:".Length), NumberStyles.None, CultureInfo.InvariantCulture, out var id) ? id : 0;
+                }
+            }
+
+            return 0;
+        }
+        catch (Exception ex) when (ex is SocketException or IOException || (ex is OperationCanceledException && !cancellationToken.IsCancellationRequested))
+        {
+            return 0;
+        }
+    }
+
     internal static async Task<bool> PingAsync(int port, CancellationToken cancellationToken)
     {
         try

@@ -77,7 +77,7 @@ public sealed class GaleraTests(GaleraFixture fixture, ITestOutputHelper output)
 
     // Open finding (issue 9): a transaction whose multi-statement batch is aborted by a replicated write set mid-batch can
     // be committed in part (the journal of one run: a completion answered Completed, its ride stayed ACCEPTED, its earnings
-    // were counted). Both storms find it in about 1 run in 10; they are reported as skipped until it is fixed.
+    // were counted), once in about 33 storm runs; both storms are reported as skipped until it is fixed.
     [Fact(Skip = "Open finding (issue 9): a Galera transaction aborted mid-batch can be committed in part.")]
     public async Task A_storm_over_three_nodes_never_acknowledges_a_write_that_is_not_stored()
     {

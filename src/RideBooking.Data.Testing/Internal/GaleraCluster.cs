@@ -446,28 +446,7 @@ internal sealed class LocalGaleraNode
             args.Add($"--wsrep-start-position={position}");
         }
 
-        const string Watchdog = """
-            exec </dev/null >/dev/null 2>&1
-            owner="$1"; folder="$2"; pidfile="$3"; shift 3
-            "$@" &
-            server=$!
-            echo "$server" > "$pidfile"
-            while kill -0 "$owner" 2>/dev/null && kill -0 "$server" 2>/dev/null; do sleep 1; done
-            kill -9 "$server" 2>/dev/null
-            wait "$server" 2>/dev/null
-            if ! kill -0 "$owner" 2>/dev/null; then rm -rf "$folder"; fi
-            """;
-        var start = new ProcessStartInfo("/bin/sh") { UseShellExecute = false, RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true };
-        File.Delete(ServerPidFile);
-        foreach (var arg in (string[])["-c", Watchdog, "ridebooking-testkit-watchdog", Environment.ProcessId.ToString(CultureInfo.InvariantCulture), _folder, ServerPidFile, _flavor.Binary, .. args])
-        {
-            start.ArgumentList.Add(arg);
-        }
-
-        using (var watchdog = Process.Start(start) ?? throw new InvalidOperationException("Could not start /bin/sh."))
-        {
-            watchdog.StandardInput.Close();
-        }
+        LocalServer.StartWatched(_folder, ServerPidFile, _flavor.Binary, args);
 
         if (!_exitHooked)
         {

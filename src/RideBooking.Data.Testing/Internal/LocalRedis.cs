@@ -73,30 +73,9 @@ internal sealed class LocalRedis
     {
         var pidFile = Path.Combine(Folder, "server.pid");
         var log = Path.Combine(Folder, $"redis-{Port}.log");
-        File.Delete(pidFile);
         // No persistence: nothing is saved or loaded, so a restarted server is empty.
         string[] serverArgs = ["--port", Port.ToString(CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--save", string.Empty, "--appendonly", "no", "--dir", Folder, "--logfile", log, "--daemonize", "no"];
-        const string Watchdog = """
-            exec </dev/null >/dev/null 2>&1
-            owner="$1"; folder="$2"; pidfile="$3"; shift 3
-            "$@" &
-            server=$!
-            echo "$server" > "$pidfile"
-            while kill -0 "$owner" 2>/dev/null && kill -0 "$server" 2>/dev/null; do sleep 1; done
-            kill -9 "$server" 2>/dev/null
-            wait "$server" 2>/dev/null
-            if ! kill -0 "$owner" 2>/dev/null; then rm -rf "$folder"; fi
-            """;
-        var start = new ProcessStartInfo("/bin/sh") { UseShellExecute = false, RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var arg in (string[])["-c", Watchdog, "ridebooking-testkit-watchdog", Environment.ProcessId.ToString(CultureInfo.InvariantCulture), Folder, pidFile, _binary, .. serverArgs])
-        {
-            start.ArgumentList.Add(arg);
-        }
-
-        using (var watchdog = Process.Start(start) ?? throw new InvalidOperationException("Could not start /bin/sh."))
-        {
-            watchdog.StandardInput.Close();
-        }
+        LocalServer.StartWatched(Folder, pidFile, _binary, serverArgs);
 
         var stopwatch = Stopwatch.StartNew();
         while (true)
@@ -175,43 +154,25 @@ internal sealed class LocalRedis
     /// <summary>The process id that the server on <paramref name="port"/> reports (INFO server), or 0.</summary>
     private static async Task<int> ProcessIdAsync(int port, CancellationToken cancellationToken)
     {
-        try
-        {
-            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            timeout.CancelAfter(TimeSpan.FromSeconds(2));
-            using var client = new TcpClient();
-            await client.ConnectAsync(IPAddress.Loopback, port, timeout.Token).ConfigureAwait(false);
-            var stream = client.GetStream();
-            await stream.WriteAsync("INFO server\r\n"u8.ToArray(), timeout.Token).ConfigureAwait(false);
-            var text = new StringBuilder();
-            var buffer = new byte[4096];
-            while (text.Length < 65_536)
-            {
-                var read = await stream.ReadAsync(buffer, timeout.Token).ConfigureAwait(false);
-                if (read == 0)
-                {
-                    break;
-                }
-
-                text.Append(Encoding.ASCII.GetString(buffer, 0, read));
-                var all = text.ToString();
-                var at = all.IndexOf("process_id:", StringComparison.Ordinal);
-                var end = at < 0 ? -1 : all.IndexOf('\r', at);
-                if (end > 0)
-                {
-                    return int.TryParse(all.AsSpan(at + "process_id:".Length, end - at - "process_id:".Length), NumberStyles.None, CultureInfo.InvariantCulture, out var id) ? id : 0;
-                }
-            }
-
-            return 0;
-        }
-        catch (Exception ex) when (ex is SocketException or IOException || (ex is OperationCanceledException && !cancellationToken.IsCancellationRequested))
+        const string Field = "process_id:";
+        var info = await AskAsync(port, "INFO server\r\n"u8.ToArray(), reply => reply.IndexOf(Field, StringComparison.Ordinal) is var at && at >= 0 && reply.IndexOf('\r', at) > 0, cancellationToken).ConfigureAwait(false);
+        if (info is null || info.IndexOf(Field, StringComparison.Ordinal) is not (>= 0 and var at))
         {
             return 0;
         }
+
+        var value = info.AsSpan(at + Field.Length, info.IndexOf('\r', at) - at - Field.Length);
+        return int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var id) ? id : 0;
     }
 
-    internal static async Task<bool> PingAsync(int port, CancellationToken cancellationToken)
+    internal static async Task<bool> PingAsync(int port, CancellationToken cancellationToken) =>
+        (await AskAsync(port, "PING\r\n"u8.ToArray(), reply => reply.Contains('\n', StringComparison.Ordinal), cancellationToken).ConfigureAwait(false))?.StartsWith("+PONG", StringComparison.Ordinal) == true;
+
+    /// <summary>
+    /// Sends one command to the server on <paramref name="port"/> and reads its reply until <paramref name="complete"/>
+    /// holds (at most 64 KB, 2 seconds); <see langword="null"/> when nothing answers.
+    /// </summary>
+    private static async Task<string?> AskAsync(int port, byte[] command, Func<string, bool> complete, CancellationToken cancellationToken)
     {
         try
         {
@@ -220,22 +181,29 @@ internal sealed class LocalRedis
             using var client = new TcpClient();
             await client.ConnectAsync(IPAddress.Loopback, port, timeout.Token).ConfigureAwait(false);
             var stream = client.GetStream();
-            await stream.WriteAsync("PING\r\n"u8.ToArray(), timeout.Token).ConfigureAwait(false);
-            var buffer = new byte[16];
-            var read = await stream.ReadAsync(buffer, timeout.Token).ConfigureAwait(false);
-            return Encoding.ASCII.GetString(buffer, 0, read).StartsWith("+PONG", StringComparison.Ordinal);
+            await stream.WriteAsync(command, timeout.Token).ConfigureAwait(false);
+            var reply = new StringBuilder();
+            var buffer = new byte[4096];
+            while (reply.Length < 65_536)
+            {
+                var read = await stream.ReadAsync(buffer, timeout.Token).ConfigureAwait(false);
+                if (read == 0)
+                {
+                    break;
+                }
+
+                reply.Append(Encoding.ASCII.GetString(buffer, 0, read));
+                if (complete(reply.ToString()))
+                {
+                    break;
+                }
+            }
+
+            return reply.ToString();
         }
-        catch (SocketException)
+        catch (Exception ex) when (ex is SocketException or IOException || (ex is OperationCanceledException && !cancellationToken.IsCancellationRequested))
         {
-            return false;
-        }
-        catch (IOException)
-        {
-            return false;
-        }
-        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-        {
-            return false;
+            return null;
         }
     }
 

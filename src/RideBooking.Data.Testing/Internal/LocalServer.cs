@@ -205,37 +205,8 @@ internal static class LocalServer
         {
             serverArgs.Add("--user=root");
         }
-        // The watchdog starts the server, records its pid, and stops it and deletes the folder as
-        // soon as the owning process is gone, even when that process crashed.
-        const string Watchdog = """
-            exec </dev/null >/dev/null 2>&1
-            owner="$1"; folder="$2"; pidfile="$3"; shift 3
-            "$@" &
-            server=$!
-            echo "$server" > "$pidfile"
-            while kill -0 "$owner" 2>/dev/null && kill -0 "$server" 2>/dev/null; do sleep 1; done
-            kill -9 "$server" 2>/dev/null
-            wait "$server" 2>/dev/null
-            if ! kill -0 "$owner" 2>/dev/null; then rm -rf "$folder"; fi
-            """;
-        var start = new ProcessStartInfo("/bin/sh")
-        {
-            UseShellExecute = false,
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        // A pid file of an earlier attempt on this folder must not be mistaken for this attempt's server.
-        File.Delete(serverPidFile);
-        foreach (var arg in (string[])["-c", Watchdog, "ridebooking-testkit-watchdog", Environment.ProcessId.ToString(CultureInfo.InvariantCulture), folder, serverPidFile, binary, .. serverArgs])
-        {
-            start.ArgumentList.Add(arg);
-        }
 
-        using (var watchdog = Process.Start(start) ?? throw new InvalidOperationException("Could not start /bin/sh."))
-        {
-            watchdog.StandardInput.Close();
-        }
+        StartWatched(folder, serverPidFile, binary, serverArgs);
 
         var builder = new MySqlConnectionStringBuilder
         {
@@ -294,6 +265,35 @@ internal static class LocalServer
                 await Task.Delay(50, ct).ConfigureAwait(false);
             }
         }
+    }
+
+    /// <summary>
+    /// Starts <paramref name="binary"/> under a shell watchdog: the watchdog records the server's pid in
+    /// <paramref name="pidFile"/> (deleted first, so that an earlier attempt's pid is never taken for this one), and
+    /// kills the server and deletes <paramref name="folder"/> as soon as this process is gone, even when it crashed.
+    /// </summary>
+    internal static void StartWatched(string folder, string pidFile, string binary, IEnumerable<string> arguments)
+    {
+        const string Watchdog = """
+            exec </dev/null >/dev/null 2>&1
+            owner="$1"; folder="$2"; pidfile="$3"; shift 3
+            "$@" &
+            server=$!
+            echo "$server" > "$pidfile"
+            while kill -0 "$owner" 2>/dev/null && kill -0 "$server" 2>/dev/null; do sleep 1; done
+            kill -9 "$server" 2>/dev/null
+            wait "$server" 2>/dev/null
+            if ! kill -0 "$owner" 2>/dev/null; then rm -rf "$folder"; fi
+            """;
+        var start = new ProcessStartInfo("/bin/sh") { UseShellExecute = false, RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true };
+        File.Delete(pidFile);
+        foreach (var arg in (string[])["-c", Watchdog, "ridebooking-testkit-watchdog", Environment.ProcessId.ToString(CultureInfo.InvariantCulture), folder, pidFile, binary, .. arguments])
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        using var watchdog = Process.Start(start) ?? throw new InvalidOperationException("Could not start /bin/sh.");
+        watchdog.StandardInput.Close();
     }
 
     /// <summary>Stops servers whose owning process is gone and deletes their folders.</summary>

@@ -30,7 +30,7 @@ public class CommitFormBenchmarks : WriteBenchmarkBase
     {
         await base.GlobalSetupAsync();
         _separate = BenchmarkData.Library(Database);
-        _separate.GetRequiredService<RideBookingDataSource>().Shards[0].Primary.AlwaysCommitSeparately = true;
+        _separate.GetRequiredService<RideBookingDataSource>().Shards[0].Primary.AlwaysOneStatementPerCommand = true;
         _separateBooking = _separate.GetRequiredService<IRideBookingService>();
     }
 

@@ -109,6 +109,95 @@ public sealed class GaleraTests(GaleraFixture fixture, ITestOutputHelper output)
         await fixture.AssertInvariantsOnEveryNodeAsync();
     }
 
+    /// <summary>
+    /// A write set from another node aborts a completion between the statements of its transaction: while the completion
+    /// waits for a row lock, or while one of its statements runs (made long by a test seam that adds a sleep after its first
+    /// write). Inside a multi-statement batch MariaDB answered OK to the second case and ran the batch's remaining
+    /// statements in autocommit mode: the earnings were counted for a ride that stayed ACCEPTED.
+    /// </summary>
+    [Theory]
+    [InlineData("waiting for a row lock")]
+    [InlineData("while a statement runs")]
+    public async Task A_completion_aborted_by_a_replicated_write_between_its_statements_is_retried_whole_never_stored_in_part(string when)
+    {
+        var whileRunning = when == "while a statement runs";
+        var (users, drivers) = await fixture.SeedAsync(1, 1);
+        await using var services = GaleraFixture.Services(fixture.Node(0));
+        using var retries = new RetryCounter([services]);
+        var booking = services.GetRequiredService<IRideBookingService>();
+        var ride = await booking.BookAsync(users[0].Id, drivers[0].Id, 27.5m);
+        await booking.AcceptAsync(ride.Id, drivers[0].Id);
+
+        await using var blocker = new MySqlConnection(fixture.Node(0));
+        await blocker.OpenAsync();
+        var blockerThread = await blocker.ExecuteScalarAsync<long>("SELECT CONNECTION_ID()");
+        if (whileRunning)
+        {
+            // The first attempt sleeps after its first write (the ride's row); the retry runs as written.
+            var slept = 0;
+            services.GetRequiredService<TransactionRunner>().RewriteSql = sql =>
+                sql.Contains("UPDATE drivers SET available = TRUE", StringComparison.Ordinal) && Interlocked.Exchange(ref slept, 1) == 0
+                    ? sql.Insert(sql.IndexOf(";\n", StringComparison.Ordinal) + 2, "DO SLEEP(20);\n")
+                    : sql;
+        }
+        else
+        {
+            // A local transaction on node 1 holds the driver's row: the completion takes the ride's row, then waits at
+            // its statement on the driver.
+            await blocker.ExecuteAsync("START TRANSACTION");
+            await blocker.ExecuteScalarAsync<long>("SELECT id FROM drivers WHERE id = @Id FOR UPDATE", new { drivers[0].Id });
+        }
+
+        var completion = Task.Run(() => booking.CompleteAsync(ride.Id));
+        await using var watcher = new MySqlConnection(fixture.Node(0));
+        await watcher.OpenAsync();
+        var deadline = Stopwatch.StartNew();
+        var waiting = whileRunning
+            ? "SELECT COUNT(*) FROM information_schema.processlist WHERE state = 'User sleep'"
+            : "SELECT COUNT(*) FROM information_schema.innodb_trx WHERE trx_state = 'LOCK WAIT' AND trx_mysql_thread_id <> @Thread";
+        while (await watcher.ExecuteScalarAsync<long>(waiting, new { Thread = blockerThread }) == 0)
+        {
+            Assert.False(completion.IsCompleted, $"the completion finished before it was {when}");
+            Assert.True(deadline.Elapsed < TimeSpan.FromSeconds(60), $"the completion was never {when}");
+            await Task.Delay(10);
+        }
+
+        // While the completion holds the ride's row, a write to that row on node 2 reaches node 1 and aborts it.
+        await using (var other = new MySqlConnection(fixture.Node(1)))
+        {
+            await other.ExecuteAsync("UPDATE rides SET updated_at = updated_at + INTERVAL 1 MICROSECOND WHERE id = @Id", new { ride.Id });
+        }
+
+        // Node 1 has applied the write (so the completion's transaction was aborted) before the driver's row is released.
+        await watcher.ExecuteAsync("SET SESSION wsrep_sync_wait = 1");
+        await watcher.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM rides WHERE id = @Id", new { ride.Id });
+        if (!whileRunning)
+        {
+            await blocker.ExecuteAsync("ROLLBACK");
+        }
+
+        var completed = await completion;
+        output.WriteLine($"{when}: retries {retries.Describe()}");
+        Assert.Equal(RideStatus.Completed, completed.Status);
+        await fixture.SyncAllAsync();
+        foreach (var node in fixture.Nodes)
+        {
+            await using var connection = new MySqlConnection(node);
+            var stored = await connection.QuerySingleAsync<(string Status, bool Available, decimal? Total, long? Rides)>(
+                """
+                SELECT r.status, d.available, e.total_earnings, e.completed_rides
+                FROM rides r JOIN drivers d ON d.id = r.driver_id LEFT JOIN driver_earnings e ON e.driver_id = r.driver_id
+                WHERE r.id = @Id
+                """,
+                new { ride.Id });
+            Assert.Equal(("COMPLETED", true, 27.5m, 1L), (stored.Status, stored.Available, stored.Total, stored.Rides));
+        }
+
+        Assert.True(retries.Snapshot().GetValueOrDefault("deadlock") > 0, "the abort was never reported: " + retries.Describe());
+
+        await fixture.AssertInvariantsOnEveryNodeAsync();
+    }
+
     [Fact]
     public async Task A_booking_whose_node_dies_before_commit_is_replayed_on_a_live_node()
     {

@@ -98,11 +98,11 @@ public sealed class RoundTripTests(DatabaseFixture db, ITestOutputHelper output)
             // MySQL 8 names the variable transaction_isolation; MariaDB before 11.1 calls it tx_isolation.
             try
             {
-                return (string)(await unit.CreateCommand("SELECT @@session.transaction_isolation").ExecuteScalarAsync(ct))!;
+                return (string)(await unit.CreateCommand("SELECT @@session.transaction_isolation").Command.ExecuteScalarAsync(ct))!;
             }
             catch (MySqlConnector.MySqlException)
             {
-                return (string)(await unit.CreateCommand("SELECT @@session.tx_isolation").ExecuteScalarAsync(ct))!;
+                return (string)(await unit.CreateCommand("SELECT @@session.tx_isolation").Command.ExecuteScalarAsync(ct))!;
             }
         }, CancellationToken.None);
 

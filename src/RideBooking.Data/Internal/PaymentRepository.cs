@@ -126,11 +126,11 @@ internal sealed class PaymentRepository(ShardReader reader, ShardResolver shards
             string? rideStatus;
             try
             {
-                var reader = await unit.ExecuteReaderAndCommitAsync(unit.CreateCommand(RecordPaymentLocal)
+                var results = await unit.ExecuteReaderAndCommitAsync(unit.CreateCommand(RecordPaymentLocal)
                     .With("@Id", id).With("@RideId", rideId).With("@TransactionId", transactionId).With("@Amount", amount).With("@Now", now).With("@Home", home), token).ConfigureAwait(false);
-                await using (reader.ConfigureAwait(false))
+                await using (results.ConfigureAwait(false))
                 {
-                    (stored, rideStatus) = await ReadBackAsync(unit, reader, token).ConfigureAwait(false);
+                    (stored, rideStatus) = await ReadBackAsync(unit, results, token).ConfigureAwait(false);
                 }
             }
             catch (MySqlException ex) when (ex.ErrorCode == MySqlErrorCode.DuplicateKeyEntry)
@@ -159,11 +159,12 @@ internal sealed class PaymentRepository(ShardReader reader, ShardResolver shards
                 .With("@TransactionId", transactionId).With("@Id", id).With("@RideId", rideId).With("@Amount", amount).With("@Now", now).With("@Home", home));
             await using (command.ConfigureAwait(false))
             {
-                var reader = await command.ExecuteReaderAsync(token).ConfigureAwait(false);
-                await using (reader.ConfigureAwait(false))
+                var results = await command.ExecuteReaderAsync(token).ConfigureAwait(false);
+                await using (results.ConfigureAwait(false))
                 {
+                    var reader = results.Reader;
                     var found = await reader.ReadAsync(token).ConfigureAwait(false) ? (PaymentId: reader.GetInt64(0), RideId: reader.GetInt64(1), Amount: reader.GetDecimal(2)) : default;
-                    await unit.CaptureWriteMarkAsync(reader, token).ConfigureAwait(false);
+                    await unit.CaptureWriteMarkAsync(results, token).ConfigureAwait(false);
                     return found;
                 }
             }
@@ -205,11 +206,11 @@ internal sealed class PaymentRepository(ShardReader reader, ShardResolver shards
                 string? rideStatus;
                 try
                 {
-                    var reader = await unit.ExecuteReaderAndCommitAsync(unit.CreateCommand(RecordPaymentCrossShard)
+                    var results = await unit.ExecuteReaderAndCommitAsync(unit.CreateCommand(RecordPaymentCrossShard)
                         .With("@Id", id).With("@RideId", rideId).With("@TransactionId", transactionId).With("@Amount", amount).With("@Now", now), token).ConfigureAwait(false);
-                    await using (reader.ConfigureAwait(false))
+                    await using (results.ConfigureAwait(false))
                     {
-                        (stored, rideStatus) = await ReadBackAsync(unit, reader, token).ConfigureAwait(false);
+                        (stored, rideStatus) = await ReadBackAsync(unit, results, token).ConfigureAwait(false);
                     }
                 }
                 catch (MySqlException ex) when (ex.ErrorCode == MySqlErrorCode.DuplicateKeyEntry)
@@ -333,11 +334,12 @@ internal sealed class PaymentRepository(ShardReader reader, ShardResolver shards
             Payment? stored;
             await using (command.ConfigureAwait(false))
             {
-                var reader = await command.ExecuteReaderAsync(token).ConfigureAwait(false);
-                await using (reader.ConfigureAwait(false))
+                var results = await command.ExecuteReaderAsync(token).ConfigureAwait(false);
+                await using (results.ConfigureAwait(false))
                 {
+                    var reader = results.Reader;
                     stored = await reader.ReadSingleOrDefaultAsync(Rows.Payment, token).ConfigureAwait(false);
-                    await unit.CaptureWriteMarkAsync(reader, token).ConfigureAwait(false);
+                    await unit.CaptureWriteMarkAsync(results, token).ConfigureAwait(false);
                 }
             }
 
@@ -391,12 +393,12 @@ internal sealed class PaymentRepository(ShardReader reader, ShardResolver shards
     }
 
     /// <summary>Reads what a recording batch read back: the payment stored under the transaction id, then the ride's status.</summary>
-    private static async Task<(Payment? Stored, string? RideStatus)> ReadBackAsync(UnitOfWork unit, MySqlDataReader reader, CancellationToken ct)
+    private static async Task<(Payment? Stored, string? RideStatus)> ReadBackAsync(UnitOfWork unit, UnitResults results, CancellationToken ct)
     {
-        var stored = await reader.ReadAsync(ct).ConfigureAwait(false) ? Rows.Payment(reader) : null;
-        await reader.NextResultAsync(ct).ConfigureAwait(false);
-        var rideStatus = await reader.ReadAsync(ct).ConfigureAwait(false) ? reader.GetString(0) : null;
-        await unit.CaptureWriteMarkAsync(reader, ct).ConfigureAwait(false);
+        var stored = await results.ReadAsync(ct).ConfigureAwait(false) ? Rows.Payment(results.Reader) : null;
+        await results.NextResultAsync(ct).ConfigureAwait(false);
+        var rideStatus = await results.ReadAsync(ct).ConfigureAwait(false) ? results.Reader.GetString(0) : null;
+        await unit.CaptureWriteMarkAsync(results, ct).ConfigureAwait(false);
         return (stored, rideStatus);
     }
 }

@@ -198,20 +198,23 @@ internal sealed class ServerPool : IAsyncDisposable, IDisposable
     /// <summary>
     /// Gets a value indicating whether a connection of this pool reached a Galera node (wsrep replication on). Asked once per
     /// physical connection, when it is opened, so it is known before the connection runs anything of the library; once
-    /// seen, it stays set for the pool (a failover pool can reach several nodes). A Galera node is sent COMMIT as a
-    /// command of its own, never at the end of a batch: after a certification abort, MariaDB can answer OK to every
-    /// statement of an <c>INSERT ...; COMMIT</c> batch although nothing was stored.
+    /// seen, it stays set for the pool (a failover pool can reach several nodes). A Galera node is sent every statement,
+    /// COMMIT included, as a command of its own, never inside a batch: after a certification abort, MariaDB can answer OK
+    /// to every statement of an <c>INSERT ...; COMMIT</c> batch although nothing was stored, and a transaction aborted by
+    /// a replicated write set in the middle of a batch is answered OK while the batch's remaining statements run (and
+    /// commit) in autocommit mode.
     /// </summary>
     public bool IsGalera => _galera;
 
     /// <summary>
-    /// Gets or sets a value indicating whether COMMIT is sent as a command of its own on this server although it is not a
-    /// Galera node (the benchmarks measure what the separate round trip costs on a single server).
+    /// Gets or sets a value indicating whether units send every statement as a command of its own on this server although
+    /// it is not a Galera node (the benchmarks measure what the extra round trips cost on a single server; tests run the
+    /// Galera form of every unit on a single server).
     /// </summary>
-    internal bool AlwaysCommitSeparately { get; set; }
+    internal bool AlwaysOneStatementPerCommand { get; set; }
 
-    /// <summary>Gets a value indicating whether units on this server send COMMIT as a command of its own (see <see cref="IsGalera"/>).</summary>
-    public bool CommitSeparately => _galera || AlwaysCommitSeparately;
+    /// <summary>Gets a value indicating whether units on this server send every statement, COMMIT included, as a command of its own (see <see cref="IsGalera"/>).</summary>
+    public bool OneStatementPerCommand => _galera || AlwaysOneStatementPerCommand;
 
     /// <summary>
     /// Every transaction of the library runs at READ COMMITTED: set once per physical connection, so

@@ -56,14 +56,15 @@ internal sealed class UnitOfWork(
     internal string? WriteMarkQuery { get; } = writeMarkQuery;
 
     /// <summary>
-    /// Gets or sets a value indicating whether COMMIT must be a command of its own (a Galera node): then the commit-in-batch
-    /// methods run only the unit's statements and the runner sends COMMIT after the unit returns, where a certification
-    /// failure is reported (1213) instead of an OK for a transaction that was never stored.
+    /// Gets or sets a value indicating whether every statement must be a command of its own (a Galera node). A transaction
+    /// aborted by a replicated write set is then reported (1213) on the statement it meets, never answered OK with the
+    /// rest of a batch run in autocommit mode; and COMMIT is sent by the runner after the unit returns, where a
+    /// certification failure is reported instead of an OK for a transaction that was never stored.
     /// </summary>
-    internal bool CommitSeparately { get; set; }
+    internal bool OneStatementPerCommand { get; set; }
 
-    /// <summary>Appends the GTID read to an autocommit write command; its reader must end with <see cref="CaptureWriteMarkAsync"/>.</summary>
-    public MySqlCommand MarkWrite(MySqlCommand command)
+    /// <summary>Appends the GTID read to an autocommit write command; its results must end with <see cref="CaptureWriteMarkAsync"/>.</summary>
+    public UnitCommand MarkWrite(UnitCommand command)
     {
         SentWrite = true;
         if (WriteMarkQuery is not null)
@@ -74,19 +75,14 @@ internal sealed class UnitOfWork(
         return command;
     }
 
-    /// <summary>Reads the GTID that <see cref="MarkWrite"/> appended: the last result set of the reader.</summary>
-    public async Task CaptureWriteMarkAsync(MySqlDataReader reader, CancellationToken ct)
+    /// <summary>Runs what is left of the command and reads the GTID that <see cref="MarkWrite"/> appended (its last result set).</summary>
+    public async Task CaptureWriteMarkAsync(UnitResults results, CancellationToken ct)
     {
-        if (WriteMarkQuery is null)
+        while (await results.NextResultAsync(ct).ConfigureAwait(false))
         {
-            return;
-        }
-
-        while (await reader.NextResultAsync(ct).ConfigureAwait(false))
-        {
-            if (reader.FieldCount > 0 && await reader.ReadAsync(ct).ConfigureAwait(false) && !reader.IsDBNull(0))
+            if (WriteMarkQuery is not null && results.Reader.FieldCount > 0 && await results.ReadAsync(ct).ConfigureAwait(false) && !results.Reader.IsDBNull(0))
             {
-                WriteMark = reader.GetString(0);
+                WriteMark = results.Reader.GetString(0);
             }
         }
     }
@@ -95,27 +91,27 @@ internal sealed class UnitOfWork(
     /// Runs (and consumes) a command whose only result set is the GTID read appended to it, keeps that GTID, and returns
     /// the rows the command's writes affected.
     /// </summary>
-    private async Task<int> ExecuteReadingWriteMarkAsync(MySqlCommand command, CancellationToken ct)
+    private async Task<int> ExecuteReadingWriteMarkAsync(UnitCommand command, CancellationToken ct)
     {
         await using (command.ConfigureAwait(false))
         {
-            var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
-            await using (reader.ConfigureAwait(false))
+            var results = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
+            await using (results.ConfigureAwait(false))
             {
-                // The writes have no result set, so the reader starts on the GTID's.
-                if (reader.FieldCount > 0 && await reader.ReadAsync(ct).ConfigureAwait(false) && !reader.IsDBNull(0))
+                // The writes have no result set, so the results start on the GTID's.
+                if (results.Reader.FieldCount > 0 && await results.ReadAsync(ct).ConfigureAwait(false) && !results.Reader.IsDBNull(0))
                 {
-                    WriteMark = reader.GetString(0);
+                    WriteMark = results.Reader.GetString(0);
                 }
 
-                await CaptureWriteMarkAsync(reader, ct).ConfigureAwait(false);
-                return reader.RecordsAffected;
+                await CaptureWriteMarkAsync(results, ct).ConfigureAwait(false);
+                return results.RecordsAffected;
             }
         }
     }
 
     /// <summary>Runs an autocommit write with no result set, reading its GTID in the same round trip when tracked.</summary>
-    public async Task<int> ExecuteWriteAsync(MySqlCommand command, CancellationToken ct)
+    public async Task<int> ExecuteWriteAsync(UnitCommand command, CancellationToken ct)
     {
         SentWrite = true;
         if (WriteMarkQuery is null)
@@ -129,7 +125,7 @@ internal sealed class UnitOfWork(
     /// <summary>Sends COMMIT (and the GTID read when tracked) as the runner's own round trip.</summary>
     internal async Task CommitAsync(string statement, CancellationToken ct)
     {
-        var command = new MySqlCommand(statement, Connection);
+        var command = new UnitCommand(this, new MySqlCommand(statement, Connection));
         if (WriteMarkQuery is null)
         {
             await command.ExecuteAsync(ct).ConfigureAwait(false);
@@ -139,25 +135,33 @@ internal sealed class UnitOfWork(
         await ExecuteWriteAsync(command, ct).ConfigureAwait(false);
     }
 
+    /// <summary>Gets or sets a test seam: rewrites the SQL text of every command the unit creates.</summary>
+    internal Func<string, string>? RewriteSql { get; set; }
+
     /// <summary>A command of this unit; the first one of a transactional unit also starts the transaction.</summary>
-    public MySqlCommand CreateCommand(string sql)
+    public UnitCommand CreateCommand(string sql)
     {
+        if (RewriteSql is { } rewrite)
+        {
+            sql = rewrite(sql);
+        }
+
         if (transactional && !Began)
         {
             Began = true;
             sql = BeginTransaction + sql;
         }
 
-        return new MySqlCommand(sql, Connection);
+        return new UnitCommand(this, new MySqlCommand(sql, Connection));
     }
 
     /// <summary>
     /// Runs the command and COMMIT in one round trip. A server error stops the batch at the failing
     /// statement, so the COMMIT then never runs; a lost connection leaves the outcome unknown.
     /// </summary>
-    public async Task<int> ExecuteAndCommitAsync(MySqlCommand command, CancellationToken ct)
+    public async Task<int> ExecuteAndCommitAsync(UnitCommand command, CancellationToken ct)
     {
-        if (CommitSeparately)
+        if (OneStatementPerCommand)
         {
             return await command.ExecuteAsync(ct).ConfigureAwait(false);
         }
@@ -166,7 +170,7 @@ internal sealed class UnitOfWork(
         CommitInFlight = true;
         if (beforeCommit is { } hook)
         {
-            await hook(Connection, command, ct).ConfigureAwait(false);
+            await hook(Connection, command.Command, ct).ConfigureAwait(false);
         }
 
         if (WriteMarkQuery is null)
@@ -179,7 +183,7 @@ internal sealed class UnitOfWork(
     }
 
     /// <summary>Ends the transaction with ROLLBACK and runs the command's query after it, in one round trip; returns its first row or <see langword="null"/>.</summary>
-    public Task<T?> RollBackThenReadAsync<T>(MySqlCommand command, Func<MySqlDataReader, T> map, CancellationToken ct)
+    public Task<T?> RollBackThenReadAsync<T>(UnitCommand command, Func<MySqlDataReader, T> map, CancellationToken ct)
         where T : class
     {
         command.CommandText = "ROLLBACK;\n" + command.CommandText;
@@ -188,12 +192,12 @@ internal sealed class UnitOfWork(
     }
 
     /// <summary>
-    /// Runs the command and COMMIT in one round trip, as <see cref="ExecuteAndCommitAsync"/>, and returns the reader of its
-    /// result sets (the command's reads, which run before the COMMIT); the caller ends with <see cref="CaptureWriteMarkAsync"/>.
+    /// Runs the command and COMMIT in one round trip, as <see cref="ExecuteAndCommitAsync"/>, and returns its result sets
+    /// (the command's reads, which run before the COMMIT); the caller ends with <see cref="CaptureWriteMarkAsync"/>.
     /// </summary>
-    public async Task<MySqlDataReader> ExecuteReaderAndCommitAsync(MySqlCommand command, CancellationToken ct)
+    public async Task<UnitResults> ExecuteReaderAndCommitAsync(UnitCommand command, CancellationToken ct)
     {
-        if (CommitSeparately)
+        if (OneStatementPerCommand)
         {
             return await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
         }
@@ -202,7 +206,7 @@ internal sealed class UnitOfWork(
         CommitInFlight = true;
         if (beforeCommit is { } hook)
         {
-            await hook(Connection, command, ct).ConfigureAwait(false);
+            await hook(Connection, command.Command, ct).ConfigureAwait(false);
         }
 
         if (WriteMarkQuery is not null)
@@ -214,7 +218,7 @@ internal sealed class UnitOfWork(
     }
 
     /// <summary>Ends the transaction with ROLLBACK and runs the command's query after it, in one round trip; returns its first value.</summary>
-    public Task<long> RollBackThenReadInt64Async(MySqlCommand command, CancellationToken ct)
+    public Task<long> RollBackThenReadInt64Async(UnitCommand command, CancellationToken ct)
     {
         command.CommandText = "ROLLBACK;\n" + command.CommandText;
         RolledBack = true;
@@ -257,6 +261,9 @@ internal sealed partial class TransactionRunner
 
     /// <summary>Test seam: runs just before COMMIT is sent, with the command that carries it when a unit commits in its own batch.</summary>
     internal Func<MySqlConnection, MySqlCommand?, CancellationToken, Task>? BeforeCommit { get; set; }
+
+    /// <summary>Test seam: rewrites the SQL text of every command of every unit (for example to make a statement run long).</summary>
+    internal Func<string, string>? RewriteSql { get; set; }
 
     /// <summary>Test seam: the statement the runner sends to commit a unit on its own (asked once per COMMIT).</summary>
     internal Func<string> CommitStatement { get; set; } = static () => "COMMIT";
@@ -326,13 +333,13 @@ internal sealed partial class TransactionRunner
 
             // On a shard with replicas every write also reads its GTID, in the same round trip, for read-your-writes.
             var writeMarkQuery = target.Replicas.Length == 0 ? null : target.Primary.IsMariaDb ? "SELECT @@last_gtid" : "SELECT @@global.gtid_executed";
-            var unit = new UnitOfWork(connection, transactional, attempt, afterUnknownCommit, beforeCommit, writeMarkQuery);
-            unit.CommitSeparately = target.Primary.CommitSeparately;
+            var unit = new UnitOfWork(connection, transactional, attempt, afterUnknownCommit, beforeCommit, writeMarkQuery) { RewriteSql = RewriteSql };
+            unit.OneStatementPerCommand = target.Primary.OneStatementPerCommand;
             var commitSent = false;
             var ended = false;
             try
             {
-                if (afterUnknownCommit && target.Primary.CommitSeparately && target.Primary.IsMariaDb)
+                if (afterUnknownCommit && target.Primary.OneStatementPerCommand && target.Primary.IsMariaDb)
                 {
                     await ExecuteAsync(connection, CausalityBarrier, ct).ConfigureAwait(false);
                 }
@@ -353,7 +360,7 @@ internal sealed partial class TransactionRunner
                 target.Written.Observe(unit.WriteMark);
                 return result;
             }
-            catch (MySqlException ex) when ((!commitSent || IsRolledBackAtCommit(ex) || (target.Primary.CommitSeparately && IsNodeNotReady(ex))) && IsRetryable(ex) && lockRetries < _options.MaxTransactionRetries)
+            catch (MySqlException ex) when ((!commitSent || IsRolledBackAtCommit(ex) || (target.Primary.OneStatementPerCommand && IsNodeNotReady(ex))) && IsRetryable(ex) && lockRetries < _options.MaxTransactionRetries)
             {
                 // A deadlock rolled the whole transaction back already; a lock wait timeout rolled back
                 // only the statement, so roll back the rest explicitly before running the unit again.
@@ -549,7 +556,7 @@ internal sealed partial class TransactionRunner
     /// itself (or by an autocommit write) after the write set may have been certified.
     /// </summary>
     private static bool AmbiguousOnGalera(PhysicalShard target, UnitOfWork unit, bool transactional, bool commitSent) =>
-        target.Primary.CommitSeparately && (commitSent || unit.CommitInFlight || (!transactional && unit.SentWrite));
+        target.Primary.OneStatementPerCommand && (commitSent || unit.CommitInFlight || (!transactional && unit.SentWrite));
 
     internal static bool IsRetryable(MySqlException ex) =>
         ex.ErrorCode is MySqlErrorCode.LockDeadlock or MySqlErrorCode.LockWaitTimeout || IsNodeNotReady(ex);

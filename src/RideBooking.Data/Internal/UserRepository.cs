@@ -186,11 +186,12 @@ internal sealed class UserRepository(ShardReader reader, ShardResolver shards, T
                 .With("@Phone", user.Phone).With("@Id", user.Id).With("@CreatedAt", user.CreatedAt).With("@Home", home));
             await using (command.ConfigureAwait(false))
             {
-                var reader = await command.ExecuteReaderAsync(token).ConfigureAwait(false);
-                await using (reader.ConfigureAwait(false))
+                var results = await command.ExecuteReaderAsync(token).ConfigureAwait(false);
+                await using (results.ConfigureAwait(false))
                 {
+                    var reader = results.Reader;
                     var id = await reader.ReadAsync(token).ConfigureAwait(false) ? reader.GetInt64(0) : 0;
-                    await unit.CaptureWriteMarkAsync(reader, token).ConfigureAwait(false);
+                    await unit.CaptureWriteMarkAsync(results, token).ConfigureAwait(false);
                     return id;
                 }
             }

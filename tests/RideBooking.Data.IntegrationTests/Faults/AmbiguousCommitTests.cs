@@ -22,7 +22,7 @@ public sealed class AmbiguousCommitTests(DatabaseFixture fixture) : IClassFixtur
         var storedThenError = "COMMIT; " + answer;
         await using var services = new FaultServices(fixture.ConnectionString);
         var provider = services.Provider;
-        provider.GetRequiredService<RideBookingDataSource>().Shards[0].Primary.AlwaysCommitSeparately = true;
+        provider.GetRequiredService<RideBookingDataSource>().Shards[0].Primary.AlwaysOneStatementPerCommand = true;
         var runner = provider.GetRequiredService<TransactionRunner>();
         var armed = 0;
         runner.CommitStatement = () => Interlocked.Exchange(ref armed, 0) == 1 ? storedThenError : "COMMIT";

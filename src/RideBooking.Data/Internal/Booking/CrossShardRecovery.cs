@@ -101,16 +101,17 @@ internal sealed class CrossShardRecovery(RideBookingDataSource dataSource, Shard
                 var command = unit.MarkWrite(unit.CreateCommand(DecideRide).With("@RideId", rideId).With("@Now", now));
                 await using (command.ConfigureAwait(false))
                 {
-                    var reader = await command.ExecuteReaderAsync(token).ConfigureAwait(false);
-                    await using (reader.ConfigureAwait(false))
+                    var results = await command.ExecuteReaderAsync(token).ConfigureAwait(false);
+                    await using (results.ConfigureAwait(false))
                     {
+                        var reader = results.Reader;
                         (string Outcome, string? Status, decimal Fare, bool InOutbox) decided = default;
                         if (await reader.ReadAsync(token).ConfigureAwait(false))
                         {
                             decided = (reader.GetString(0), reader.IsDBNull(1) ? null : reader.GetString(1), reader.IsDBNull(2) ? 0m : reader.GetDecimal(2), reader.GetInt64(3) == 1);
                         }
 
-                        await unit.CaptureWriteMarkAsync(reader, token).ConfigureAwait(false);
+                        await unit.CaptureWriteMarkAsync(results, token).ConfigureAwait(false);
                         return decided;
                     }
                 }

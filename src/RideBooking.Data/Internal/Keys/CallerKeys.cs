@@ -42,10 +42,10 @@ internal sealed record CallerKey(string Operation, long Scope, string Key, byte[
     /// <summary>The logical shard a created user or driver lives on when its creation carries a key: chosen from the key, so a repeat finds it.</summary>
     public int Home => (int)(KeyHome.Crc32(Encoding.UTF8.GetBytes(Key)) & 255);
 
-    public MySqlCommand Bind(MySqlCommand command, long entityId, DateTime now) =>
+    public UnitCommand Bind(UnitCommand command, long entityId, DateTime now) =>
         Bind(command).With("@KeyEntity", entityId).With("@KeyCreatedAt", now).With("@RequestHash", RequestHash);
 
-    public MySqlCommand Bind(MySqlCommand command) =>
+    public UnitCommand Bind(UnitCommand command) =>
         command.With("@KeyOperation", Operation).With("@KeyScope", Scope).With("@IdempotencyKey", Key);
 
     /// <summary>The stored entity id when the stored call had the same arguments; otherwise the conflict.</summary>

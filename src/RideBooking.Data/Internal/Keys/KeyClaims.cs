@@ -55,12 +55,13 @@ internal sealed class KeyClaims(ShardResolver shards, TransactionRunner runner, 
             var command = unit.MarkWrite(unit.CreateCommand(Fence).With("@Id", id).With("@Now", time.UtcNow()));
             await using (command.ConfigureAwait(false))
             {
-                var reader = await command.ExecuteReaderAsync(token).ConfigureAwait(false);
-                await using (reader.ConfigureAwait(false))
+                var results = await command.ExecuteReaderAsync(token).ConfigureAwait(false);
+                await using (results.ConfigureAwait(false))
                 {
+                    var reader = results.Reader;
                     var aborted = await reader.ReadAsync(token).ConfigureAwait(false)
                         && string.Equals(reader.GetString(0), "ABORTED", StringComparison.OrdinalIgnoreCase);
-                    await unit.CaptureWriteMarkAsync(reader, token).ConfigureAwait(false);
+                    await unit.CaptureWriteMarkAsync(results, token).ConfigureAwait(false);
                     return aborted;
                 }
             }

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using Dapper;
+using Microsoft.Extensions.DependencyInjection;
 using Xunit.Abstractions;
 
 namespace RideBooking.Data.IntegrationTests;
@@ -72,6 +73,30 @@ public sealed class RoundTripTests(DatabaseFixture db, ITestOutputHelper output)
 
         Assert.Equal(2, trips.Count);
         Assert.Empty(await db.Rides.GetLatestForUserAsync(user.Id, 10));
+    }
+
+    [Fact]
+    public async Task A_rides_lifecycle_takes_six_round_trips_batched_and_eleven_with_one_statement_per_command_as_on_galera()
+    {
+        await using var galeraForm = DatabaseFixture.BuildServices(db.ConnectionString);
+        galeraForm.GetRequiredService<RideBooking.Data.Internal.RideBookingDataSource>().Shards[0].Primary.AlwaysOneStatementPerCommand = true;
+        var counts = new List<int>();
+        foreach (var booking in new[] { db.Booking, galeraForm.GetRequiredService<IRideBookingService>() })
+        {
+            var user = await db.NewUserAsync();
+            var driver = await db.NewDriverAsync();
+            // Warm the pool (and the Galera probe of a new connection).
+            await booking.CancelAsync((await booking.BookAsync(user.Id, driver.Id, 1m)).Id);
+            var trips = await RecordAsync(async () =>
+            {
+                var ride = await booking.BookAsync(user.Id, driver.Id, 10m);
+                await booking.AcceptAsync(ride.Id, driver.Id);
+                Assert.Equal(RideStatus.Completed, (await booking.CompleteAsync(ride.Id)).Status);
+            });
+            counts.Add(trips.Count);
+        }
+
+        Assert.Equal([6, 11], counts);
     }
 
     /// <summary>The brief's flow: BEGIN, SELECT ... FOR UPDATE, UPDATE, INSERT, COMMIT (as text, so that each is one reported command).</summary>

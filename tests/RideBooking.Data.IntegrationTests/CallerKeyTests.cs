@@ -1,4 +1,6 @@
 using Dapper;
+using Microsoft.Extensions.DependencyInjection;
+using RideBooking.Data.Internal;
 
 namespace RideBooking.Data.IntegrationTests;
 
@@ -6,6 +8,49 @@ namespace RideBooking.Data.IntegrationTests;
 public sealed class CallerKeyTests(DatabaseFixture db) : IClassFixture<DatabaseFixture>
 {
     private static string NewKey() => "key-" + Guid.NewGuid().ToString("N");
+
+    /// <summary>
+    /// A keyed write refused by the server after its key was inserted (a statement made to fail by a test seam) keeps
+    /// nothing, its key included: a repeat with the key then writes. (A driver's key was once inserted before its
+    /// transaction began, so it stayed behind, and every repeat failed with "could not be read".)
+    /// </summary>
+    [Theory]
+    [InlineData("driver", false)]
+    [InlineData("driver", true)]
+    [InlineData("user", false)]
+    [InlineData("user", true)]
+    [InlineData("booking", false)]
+    [InlineData("booking", true)]
+    public async Task A_keyed_write_refused_after_its_key_was_taken_keeps_no_key_and_a_repeat_writes(string operation, bool oneStatementPerCommand)
+    {
+        await using var services = DatabaseFixture.BuildServices(db.ConnectionString);
+        services.GetRequiredService<RideBookingDataSource>().Shards[0].Primary.AlwaysOneStatementPerCommand = oneStatementPerCommand;
+        var user = await db.NewUserAsync();
+        var driver = await db.NewDriverAsync();
+        var key = NewKey();
+        var phone = db.NextPhone();
+        var target = operation switch { "driver" => "INSERT INTO drivers", "user" => "INSERT INTO users", _ => "UPDATE drivers SET available = FALSE" };
+        var refused = 0;
+        services.GetRequiredService<TransactionRunner>().RewriteSql = sql =>
+            sql.Contains(CallerKey.Insert, StringComparison.Ordinal) && sql.Contains(target, StringComparison.Ordinal) && Interlocked.Exchange(ref refused, 1) == 0
+                ? sql.Replace(target, "SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'refused';\n" + target, StringComparison.Ordinal)
+                : sql;
+        async Task<long> WriteAsync() => operation switch
+        {
+            "driver" => (await services.GetRequiredService<IDriverRepository>().CreateAsync("Keyed driver", "KA-88", key)).Id,
+            "user" => (await services.GetRequiredService<IUserRepository>().CreateAsync("Keyed rider", phone, key)).Id,
+            _ => (await services.GetRequiredService<IRideBookingService>().BookAsync(user.Id, driver.Id, 8m, key)).Id,
+        };
+
+        await Assert.ThrowsAsync<RideBookingInfrastructureException>(WriteAsync);
+        Assert.Equal(1, refused);
+        await using var check = await db.OpenAsync();
+        Assert.Equal(0, await check.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM idempotency_keys WHERE idempotency_key = @Key", new { Key = key }));
+
+        var id = await WriteAsync();
+        Assert.Equal(1, await check.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM idempotency_keys WHERE idempotency_key = @Key AND entity_id = @Id", new { Key = key, Id = id }));
+        Assert.Equal(id, await WriteAsync());
+    }
 
     [Fact]
     public async Task A_booking_repeated_with_its_key_returns_the_first_ride_and_books_nothing_new()

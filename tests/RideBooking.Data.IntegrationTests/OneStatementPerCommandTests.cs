@@ -7,10 +7,11 @@ using Xunit.Abstractions;
 namespace RideBooking.Data.IntegrationTests;
 
 /// <summary>
-/// The form every unit takes on a Galera node, each statement sent as a command of its own, run on the sharded cluster
-/// (single servers with replicas, so the GTID reads of read-your-writes are sent on their own as well): every write path,
-/// same-shard and cross-shard, with keys, refusals, payments retried after a failure, recovery and the earnings rebuild,
-/// must give the results of the batched form, and no command may carry a second statement.
+/// Every write path, same-shard and cross-shard, with keys, refusals, payments retried after a failure, recovery and the
+/// earnings rebuild, on the sharded cluster (single servers with replicas, so the GTID reads of read-your-writes are sent
+/// too), in the batched form of a single server and in the form every unit takes on a Galera node (each statement a
+/// command of its own): the same results; in the Galera form no command carries a second statement; in both, nothing is
+/// sent before a unit's START TRANSACTION.
 /// </summary>
 #pragma warning disable CA1001 // xunit disposes the services through IAsyncLifetime.DisposeAsync.
 public sealed partial class OneStatementPerCommandTests(ClusterFixture fixture, ITestOutputHelper output) : IClassFixture<ClusterFixture>, IAsyncLifetime
@@ -21,23 +22,35 @@ public sealed partial class OneStatementPerCommandTests(ClusterFixture fixture, 
     public Task InitializeAsync()
     {
         _db = new ShardedServices(fixture.Cluster, o => o.RecoveryGracePeriod = TimeSpan.FromSeconds(1));
-        foreach (var shard in _db.Topology)
-        {
-            shard.Primary.AlwaysOneStatementPerCommand = true;
-        }
-
         return Task.CompletedTask;
     }
 
     public async Task DisposeAsync() => await _db.DisposeAsync();
 
-    [Fact]
-    public async Task Every_write_path_gives_the_batched_results_with_one_statement_per_command()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Every_write_path_gives_the_same_results_in_both_forms_and_no_statement_runs_outside_its_transaction(bool oneStatementPerCommand)
     {
+        foreach (var shard in _db.Topology)
+        {
+            shard.Primary.AlwaysOneStatementPerCommand = oneStatementPerCommand;
+        }
+
         var commands = await RoundTripTests.RecordAsync(RunEveryWritePathAsync);
 
         var statements = commands.Select(a => a.GetTagItem("db.query.text") as string ?? a.GetTagItem("db.statement") as string).ToList();
         Assert.DoesNotContain(null, statements);
+
+        // START TRANSACTION opens a command or is not in it: a statement before it would run, and commit, on its own.
+        var late = statements.Where(s => s!.Contains("START TRANSACTION", StringComparison.Ordinal) && !s.StartsWith(UnitOfWork.BeginTransaction, StringComparison.Ordinal)).ToList();
+        Assert.True(late.Count == 0, "statements sent before START TRANSACTION: " + string.Join(" | ", late.Take(5)));
+        await CrossShardInvariants.AssertAllAsync(fixture.Cluster);
+        if (!oneStatementPerCommand)
+        {
+            return;
+        }
+
         // Not units: the session set-up when a connection opens, and a replica read that first waits for the caller's writes.
         var notUnits = new[] { "SET SESSION TRANSACTION ISOLATION LEVEL", "SELECT MASTER_GTID_WAIT(", "SELECT WAIT_FOR_EXECUTED_GTID_SET(" };
         var batches = statements
@@ -48,7 +61,6 @@ public sealed partial class OneStatementPerCommandTests(ClusterFixture fixture, 
         Assert.True(batches.Count == 0, "commands with a second statement: " + string.Join(" | ", batches.Take(5)));
         Assert.Contains(statements, s => s!.StartsWith("SELECT @@last_gtid", StringComparison.Ordinal));
         Assert.Contains(statements, s => s == "COMMIT");
-        await CrossShardInvariants.AssertAllAsync(fixture.Cluster);
     }
 
     private async Task RunEveryWritePathAsync()

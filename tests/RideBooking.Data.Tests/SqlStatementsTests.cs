@@ -29,6 +29,12 @@ public sealed class SqlStatementsTests
     }
 
     [Fact]
+    public void A_hash_comments_out_the_line_and_two_dashes_only_before_a_space()
+    {
+        Assert.Equal(["SELECT 1 # a; b\nFROM t", "SELECT 3--1", "SELECT 4"], SqlStatements.Split("SELECT 1 # a; b\nFROM t; SELECT 3--1; SELECT 4"));
+    }
+
+    [Fact]
     public void A_leading_start_transaction_stays_with_the_first_statement()
     {
         Assert.Equal(

@@ -446,28 +446,46 @@ internal sealed class LocalGaleraNode
             args.Add($"--wsrep-start-position={position}");
         }
 
-        LocalServer.StartWatched(_folder, ServerPidFile, _flavor.Binary, args);
-
         if (!_exitHooked)
         {
             _exitHooked = true;
             AppDomain.CurrentDomain.ProcessExit += (_, _) => Stop();
         }
 
-        try
+        // A node whose process ends before it answers is started once more (seen once in a few dozen restarts after a
+        // SIGKILL: the new process left nothing in its error log); the details of both starts go into the error.
+        string? firstFailure = null;
+        for (var start = 1; ; start++)
         {
-            // A joiner first receives a copy of the data (state transfer), then catches up: allow for a busy machine.
-            await GaleraCluster.WaitSyncedAsync(ConnectionString, TimeSpan.FromSeconds(180), ct, () => !File.Exists(ServerPidFile) || IsAlive(LocalServer.ReadPid(ServerPidFile)), clusterSize)
-                .ConfigureAwait(false);
-        }
-        catch (InvalidOperationException ex)
-        {
-            var log = Path.Combine(_folder, "error.log");
-            var tail = File.Exists(log) ? string.Join('\n', (await File.ReadAllLinesAsync(log, ct).ConfigureAwait(false)).TakeLast(25)) : "(no error log)";
-            throw new InvalidOperationException($"{ex.Message}{Environment.NewLine}{tail}", ex);
+            LocalServer.StartWatched(_folder, ServerPidFile, _flavor.Binary, args);
+            try
+            {
+                // A joiner first receives a copy of the data (state transfer), then catches up: allow for a busy machine.
+                await GaleraCluster.WaitSyncedAsync(ConnectionString, TimeSpan.FromSeconds(180), ct, ServerAlive, clusterSize).ConfigureAwait(false);
+                break;
+            }
+            catch (InvalidOperationException ex)
+            {
+                var failure = $"{ex.Message}{Environment.NewLine}{await TailAsync("error.log", ct).ConfigureAwait(false)}{Environment.NewLine}server output: {await TailAsync(LocalServer.OutputFile, ct).ConfigureAwait(false)}";
+                if (start == 1 && !ServerAlive())
+                {
+                    firstFailure = failure;
+                    continue;
+                }
+
+                throw new InvalidOperationException(firstFailure is null ? failure : $"{failure}{Environment.NewLine}(started twice; the first start ended: {firstFailure})", ex);
+            }
         }
 
         return stopwatch.Elapsed;
+    }
+
+    private bool ServerAlive() => !File.Exists(ServerPidFile) || IsAlive(LocalServer.ReadPid(ServerPidFile));
+
+    private async Task<string> TailAsync(string file, CancellationToken ct)
+    {
+        var path = Path.Combine(_folder, file);
+        return File.Exists(path) ? string.Join('\n', (await File.ReadAllLinesAsync(path, ct).ConfigureAwait(false)).TakeLast(25)) : $"(no {file})";
     }
 
     /// <summary>

@@ -267,6 +267,9 @@ internal static class LocalServer
         }
     }
 
+    /// <summary>The file in a server's folder that receives what the server writes to its standard output and error.</summary>
+    internal const string OutputFile = "server.out";
+
     /// <summary>
     /// Starts <paramref name="binary"/> under a shell watchdog: the watchdog records the server's pid in
     /// <paramref name="pidFile"/> (deleted first, so that an earlier attempt's pid is never taken for this one), and
@@ -277,7 +280,7 @@ internal static class LocalServer
         const string Watchdog = """
             exec </dev/null >/dev/null 2>&1
             owner="$1"; folder="$2"; pidfile="$3"; shift 3
-            "$@" &
+            "$@" >>"$folder/server.out" 2>&1 &
             server=$!
             echo "$server" > "$pidfile"
             while kill -0 "$owner" 2>/dev/null && kill -0 "$server" 2>/dev/null; do sleep 1; done

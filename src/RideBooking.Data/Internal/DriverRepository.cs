@@ -73,16 +73,16 @@ internal sealed class DriverRepository(ShardReader reader, ShardResolver shards,
             {
                 try
                 {
-                    var insert = unit.CreateCommand(InsertDriver).With("@Id", driver.Id).With("@Name", driver.Name).With("@VehicleNumber", driver.VehicleNumber).With("@CreatedAt", driver.CreatedAt);
+                    // With a key: the key and the driver in one transaction, one round trip; the key is taken first, so a
+                    // concurrent repeat waits for this call and then finds its driver.
+                    var insert = unit.CreateCommand(key is null ? InsertDriver : CallerKey.Insert + ";\n" + InsertDriver)
+                        .With("@Id", driver.Id).With("@Name", driver.Name).With("@VehicleNumber", driver.VehicleNumber).With("@CreatedAt", driver.CreatedAt);
                     if (key is null)
                     {
                         await unit.ExecuteWriteAsync(insert, token).ConfigureAwait(false);
                         return driver;
                     }
 
-                    // The key and the driver in one transaction, one round trip: the key is taken first, so a concurrent
-                    // repeat waits for this call and then finds its driver.
-                    insert.CommandText = CallerKey.Insert + ";\n" + insert.CommandText;
                     await unit.ExecuteAndCommitAsync(key.Bind(insert, driver.Id, driver.CreatedAt), token).ConfigureAwait(false);
                     return driver;
                 }

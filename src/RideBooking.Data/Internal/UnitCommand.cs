@@ -216,7 +216,7 @@ internal sealed class UnitResults : IAsyncDisposable
 internal static class SqlStatements
 {
     /// <summary>
-    /// The statements of <paramref name="sql"/>, split at semicolons outside quotes and comments. A leading
+    /// The statements of <paramref name="sql"/>, split at semicolons outside quotes, identifiers and comments. A leading
     /// <c>START TRANSACTION</c> stays with the statement after it: it takes no lock, so no write set can abort the
     /// transaction before that statement runs, and the unit saves a round trip.
     /// </summary>
@@ -234,7 +234,8 @@ internal static class SqlStatements
                 continue;
             }
 
-            if (c == '-' && i + 1 < sql.Length && sql[i + 1] == '-')
+            // "-- " (two dashes and a space or control character) and "#" comment out the rest of the line.
+            if ((c == '-' && i + 2 < sql.Length && sql[i + 1] == '-' && sql[i + 2] <= ' ') || c == '#')
             {
                 var end = sql.IndexOf('\n', i);
                 i = end < 0 ? sql.Length : end + 1;

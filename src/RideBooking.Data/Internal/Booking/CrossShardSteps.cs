@@ -148,6 +148,6 @@ internal sealed partial class CrossShardSteps(TransactionRunner runner, TimeProv
     private static bool IsInfrastructure(Exception ex) =>
         ex is MySqlException or RideBookingInfrastructureException or IOException or System.Net.Sockets.SocketException or TimeoutException;
 
-    [LoggerMessage(EventId = 30, Level = LogLevel.Warning, Message = "RideBooking.Data: the {What} for ride {RideId} failed ({Error}); the recovery pass completes it")]
+    [LoggerMessage(EventId = 22, Level = LogLevel.Warning, Message = "RideBooking.Data: the {What} for ride {RideId} failed ({Error}); the recovery pass completes it")]
     private static partial void LogPending(ILogger logger, string what, long rideId, string error);
 }

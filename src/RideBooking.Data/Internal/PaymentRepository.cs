@@ -153,22 +153,13 @@ internal sealed class PaymentRepository(ShardReader reader, ShardResolver shards
     /// </summary>
     private async Task<(PaymentResult? Result, bool Retry)> RecordCrossShardAsync(int rideShard, int homeShard, long id, long rideId, string transactionId, decimal amount, DateTime now, int home, CancellationToken ct)
     {
-        var claim = await runner.RunAsync("ClaimTransaction", homeShard, transactional: false, async (unit, token) =>
-        {
-            var command = unit.MarkWrite(unit.CreateCommand(ClaimTransaction)
-                .With("@TransactionId", transactionId).With("@Id", id).With("@RideId", rideId).With("@Amount", amount).With("@Now", now).With("@Home", home));
-            await using (command.ConfigureAwait(false))
-            {
-                var results = await command.ExecuteReaderAsync(token).ConfigureAwait(false);
-                await using (results.ConfigureAwait(false))
-                {
-                    var reader = results.Reader;
-                    var found = await reader.ReadAsync(token).ConfigureAwait(false) ? (PaymentId: reader.GetInt64(0), RideId: reader.GetInt64(1), Amount: reader.GetDecimal(2)) : default;
-                    await unit.CaptureWriteMarkAsync(results, token).ConfigureAwait(false);
-                    return found;
-                }
-            }
-        }, ct).ConfigureAwait(false);
+        var claim = await runner.RunAsync("ClaimTransaction", homeShard, transactional: false, (unit, token) =>
+            unit.WriteThenReadFirstRowAsync(
+                unit.CreateCommand(ClaimTransaction)
+                    .With("@TransactionId", transactionId).With("@Id", id).With("@RideId", rideId).With("@Amount", amount).With("@Now", now).With("@Home", home),
+                static reader => (PaymentId: reader.GetInt64(0), RideId: reader.GetInt64(1), Amount: reader.GetDecimal(2)),
+                default,
+                token), ct).ConfigureAwait(false);
 
         var adopted = claim.PaymentId != id;
         if (adopted)
@@ -329,19 +320,11 @@ internal sealed class PaymentRepository(ShardReader reader, ShardResolver shards
 
         return await runner.RunAsync("SetPaymentStatus", shard, transactional: false, async (unit, token) =>
         {
-            var command = unit.MarkWrite(unit.CreateCommand(SettlePayment)
-                .With("@TransactionId", transactionId).With("@Status", status == PaymentStatus.Succeeded ? "SUCCEEDED" : "FAILED").With("@Now", now));
-            Payment? stored;
-            await using (command.ConfigureAwait(false))
-            {
-                var results = await command.ExecuteReaderAsync(token).ConfigureAwait(false);
-                await using (results.ConfigureAwait(false))
-                {
-                    var reader = results.Reader;
-                    stored = await reader.ReadSingleOrDefaultAsync(Rows.Payment, token).ConfigureAwait(false);
-                    await unit.CaptureWriteMarkAsync(results, token).ConfigureAwait(false);
-                }
-            }
+            var stored = await unit.WriteThenReadFirstRowAsync(
+                unit.CreateCommand(SettlePayment).With("@TransactionId", transactionId).With("@Status", status == PaymentStatus.Succeeded ? "SUCCEEDED" : "FAILED").With("@Now", now),
+                Rows.Payment,
+                (Payment?)null,
+                token).ConfigureAwait(false);
 
             if (stored is null)
             {

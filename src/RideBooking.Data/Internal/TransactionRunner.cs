@@ -17,7 +17,8 @@ internal sealed class UnitOfWork(
     int attempt,
     bool afterUnknownCommit,
     Func<MySqlConnection, MySqlCommand?, CancellationToken, Task>? beforeCommit,
-    string? writeMarkQuery)
+    string? writeMarkQuery,
+    bool oneStatementPerCommand)
 {
     /// <summary>The session's isolation level is READ COMMITTED (set when the connection was opened).</summary>
     internal const string BeginTransaction = "START TRANSACTION;\n";
@@ -56,12 +57,12 @@ internal sealed class UnitOfWork(
     internal string? WriteMarkQuery { get; } = writeMarkQuery;
 
     /// <summary>
-    /// Gets or sets a value indicating whether every statement must be a command of its own (a Galera node). A transaction
+    /// Gets a value indicating whether every statement must be a command of its own (a Galera node). A transaction
     /// aborted by a replicated write set is then reported (1213) on the statement it meets, never answered OK with the
     /// rest of a batch run in autocommit mode; and COMMIT is sent by the runner after the unit returns, where a
     /// certification failure is reported instead of an OK for a transaction that was never stored.
     /// </summary>
-    internal bool OneStatementPerCommand { get; set; }
+    internal bool OneStatementPerCommand { get; } = oneStatementPerCommand;
 
     /// <summary>Appends the GTID read to an autocommit write command; its results must end with <see cref="CaptureWriteMarkAsync"/>.</summary>
     public UnitCommand MarkWrite(UnitCommand command)
@@ -83,6 +84,24 @@ internal sealed class UnitOfWork(
             if (WriteMarkQuery is not null && results.Reader.FieldCount > 0 && await results.ReadAsync(ct).ConfigureAwait(false) && !results.Reader.IsDBNull(0))
             {
                 WriteMark = results.Reader.GetString(0);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Runs an autocommit write whose command ends with a read of what it stored, the GTID read appended when tracked: returns
+    /// the read's first row mapped, or <paramref name="noRow"/>, once every statement of the command has run.
+    /// </summary>
+    public async Task<T> WriteThenReadFirstRowAsync<T>(UnitCommand command, Func<MySqlDataReader, T> map, T noRow, CancellationToken ct)
+    {
+        await using (MarkWrite(command).ConfigureAwait(false))
+        {
+            var results = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
+            await using (results.ConfigureAwait(false))
+            {
+                var row = await results.ReadAsync(ct).ConfigureAwait(false) ? map(results.Reader) : noRow;
+                await CaptureWriteMarkAsync(results, ct).ConfigureAwait(false);
+                return row;
             }
         }
     }
@@ -333,13 +352,12 @@ internal sealed partial class TransactionRunner
 
             // On a shard with replicas every write also reads its GTID, in the same round trip, for read-your-writes.
             var writeMarkQuery = target.Replicas.Length == 0 ? null : target.Primary.IsMariaDb ? "SELECT @@last_gtid" : "SELECT @@global.gtid_executed";
-            var unit = new UnitOfWork(connection, transactional, attempt, afterUnknownCommit, beforeCommit, writeMarkQuery) { RewriteSql = RewriteSql };
-            unit.OneStatementPerCommand = target.Primary.OneStatementPerCommand;
+            var unit = new UnitOfWork(connection, transactional, attempt, afterUnknownCommit, beforeCommit, writeMarkQuery, target.Primary.OneStatementPerCommand) { RewriteSql = RewriteSql };
             var commitSent = false;
             var ended = false;
             try
             {
-                if (afterUnknownCommit && target.Primary.OneStatementPerCommand && target.Primary.IsMariaDb)
+                if (afterUnknownCommit && unit.OneStatementPerCommand && target.Primary.IsMariaDb)
                 {
                     await ExecuteAsync(connection, CausalityBarrier, ct).ConfigureAwait(false);
                 }
@@ -360,7 +378,7 @@ internal sealed partial class TransactionRunner
                 target.Written.Observe(unit.WriteMark);
                 return result;
             }
-            catch (MySqlException ex) when ((!commitSent || IsRolledBackAtCommit(ex) || (target.Primary.OneStatementPerCommand && IsNodeNotReady(ex))) && IsRetryable(ex) && lockRetries < _options.MaxTransactionRetries)
+            catch (MySqlException ex) when ((!commitSent || IsRolledBackAtCommit(ex) || (unit.OneStatementPerCommand && IsNodeNotReady(ex))) && IsRetryable(ex) && lockRetries < _options.MaxTransactionRetries)
             {
                 // A deadlock rolled the whole transaction back already; a lock wait timeout rolled back
                 // only the statement, so roll back the rest explicitly before running the unit again.
@@ -369,7 +387,7 @@ internal sealed partial class TransactionRunner
                 lockRetries++;
                 await RollBackQuietlyAsync(unit, target).ConfigureAwait(false);
                 ended = true;
-                if (!afterUnknownCommit && AmbiguousOnGalera(target, unit, transactional, commitSent))
+                if (!afterUnknownCommit && AmbiguousOnGalera(unit, transactional, commitSent))
                 {
                     // On a Galera node an error reported by COMMIT (or by an autocommit write) does not prove that nothing
                     // was stored: the cluster can have certified the write set (seen with 1213 and with 1047). The unit runs
@@ -430,7 +448,7 @@ internal sealed partial class TransactionRunner
                 ThrowIfCancelled(ex, ct);
                 // Retries spent, or an error retrying cannot help: nothing of this attempt is kept (the finally rolls it back).
                 // After an unknown COMMIT, this attempt's failure does not tell whether the first one was stored.
-                if (!afterUnknownCommit && !(ex is MySqlException && AmbiguousOnGalera(target, unit, transactional, commitSent)))
+                if (!afterUnknownCommit && !(ex is MySqlException && AmbiguousOnGalera(unit, transactional, commitSent)))
                 {
                     throw InfrastructureErrors.Translate(operation, ex);
                 }
@@ -555,8 +573,8 @@ internal sealed partial class TransactionRunner
     /// Whether a server error of this attempt leaves its outcome unknown: on a Galera node, an error reported by COMMIT
     /// itself (or by an autocommit write) after the write set may have been certified.
     /// </summary>
-    private static bool AmbiguousOnGalera(PhysicalShard target, UnitOfWork unit, bool transactional, bool commitSent) =>
-        target.Primary.OneStatementPerCommand && (commitSent || unit.CommitInFlight || (!transactional && unit.SentWrite));
+    private static bool AmbiguousOnGalera(UnitOfWork unit, bool transactional, bool commitSent) =>
+        unit.OneStatementPerCommand && (commitSent || unit.CommitInFlight || (!transactional && unit.SentWrite));
 
     internal static bool IsRetryable(MySqlException ex) =>
         ex.ErrorCode is MySqlErrorCode.LockDeadlock or MySqlErrorCode.LockWaitTimeout || IsNodeNotReady(ex);

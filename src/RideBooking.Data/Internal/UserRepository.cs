@@ -180,22 +180,12 @@ internal sealed class UserRepository(ShardReader reader, ShardResolver shards, T
     private async Task<(Outcome, long)> CreateCrossShardAsync(User user, int home, int homeShard, int userShard, CallerKey? key, CancellationToken ct)
     {
         // Step 1, home shard: the claim. Replaying it is safe: the stored claim names its user.
-        var owner = await runner.RunAsync("ClaimPhone", homeShard, transactional: false, async (unit, token) =>
-        {
-            var command = unit.MarkWrite(unit.CreateCommand(ClaimPhone)
-                .With("@Phone", user.Phone).With("@Id", user.Id).With("@CreatedAt", user.CreatedAt).With("@Home", home));
-            await using (command.ConfigureAwait(false))
-            {
-                var results = await command.ExecuteReaderAsync(token).ConfigureAwait(false);
-                await using (results.ConfigureAwait(false))
-                {
-                    var reader = results.Reader;
-                    var id = await reader.ReadAsync(token).ConfigureAwait(false) ? reader.GetInt64(0) : 0;
-                    await unit.CaptureWriteMarkAsync(results, token).ConfigureAwait(false);
-                    return id;
-                }
-            }
-        }, ct).ConfigureAwait(false);
+        var owner = await runner.RunAsync("ClaimPhone", homeShard, transactional: false, (unit, token) =>
+            unit.WriteThenReadFirstRowAsync(
+                unit.CreateCommand(ClaimPhone).With("@Phone", user.Phone).With("@Id", user.Id).With("@CreatedAt", user.CreatedAt).With("@Home", home),
+                static reader => reader.GetInt64(0),
+                0L,
+                token), ct).ConfigureAwait(false);
         if (owner != user.Id)
         {
             // Another user's claim; or none at all when recovery deleted it between the two statements: claim again.

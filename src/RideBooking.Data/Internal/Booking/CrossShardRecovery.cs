@@ -96,26 +96,12 @@ internal sealed class CrossShardRecovery(RideBookingDataSource dataSource, Shard
         {
             var rideShard = shards.PhysicalShardOf(rideId);
             var now = time.UtcNow();
-            var (outcome, status, fare, inOutbox) = await runner.RunAsync("Recovery.DecideRide", rideShard, transactional: false, async (unit, token) =>
-            {
-                var command = unit.MarkWrite(unit.CreateCommand(DecideRide).With("@RideId", rideId).With("@Now", now));
-                await using (command.ConfigureAwait(false))
-                {
-                    var results = await command.ExecuteReaderAsync(token).ConfigureAwait(false);
-                    await using (results.ConfigureAwait(false))
-                    {
-                        var reader = results.Reader;
-                        (string Outcome, string? Status, decimal Fare, bool InOutbox) decided = default;
-                        if (await reader.ReadAsync(token).ConfigureAwait(false))
-                        {
-                            decided = (reader.GetString(0), reader.IsDBNull(1) ? null : reader.GetString(1), reader.IsDBNull(2) ? 0m : reader.GetDecimal(2), reader.GetInt64(3) == 1);
-                        }
-
-                        await unit.CaptureWriteMarkAsync(results, token).ConfigureAwait(false);
-                        return decided;
-                    }
-                }
-            }, ct).ConfigureAwait(false);
+            var (outcome, status, fare, inOutbox) = await runner.RunAsync("Recovery.DecideRide", rideShard, transactional: false, (unit, token) =>
+                unit.WriteThenReadFirstRowAsync(
+                    unit.CreateCommand(DecideRide).With("@RideId", rideId).With("@Now", now),
+                    static reader => (Outcome: reader.GetString(0), Status: reader.IsDBNull(1) ? null : reader.GetString(1), Fare: reader.IsDBNull(2) ? 0m : reader.GetDecimal(2), InOutbox: reader.GetInt64(3) == 1),
+                    default,
+                    token), ct).ConfigureAwait(false);
 
             if (outcome == "ABORTED")
             {

@@ -50,22 +50,12 @@ internal sealed class KeyClaims(ShardResolver shards, TransactionRunner runner, 
 
     /// <summary>On the shard of <paramref name="id"/>: makes sure its row can never come unless it is there; true when it can never come (ABORTED).</summary>
     public Task<bool> FenceAsync(long id, CancellationToken ct) =>
-        runner.RunAsync("FenceCrossShard", shards.PhysicalShardOf(id), transactional: false, async (unit, token) =>
-        {
-            var command = unit.MarkWrite(unit.CreateCommand(Fence).With("@Id", id).With("@Now", time.UtcNow()));
-            await using (command.ConfigureAwait(false))
-            {
-                var results = await command.ExecuteReaderAsync(token).ConfigureAwait(false);
-                await using (results.ConfigureAwait(false))
-                {
-                    var reader = results.Reader;
-                    var aborted = await reader.ReadAsync(token).ConfigureAwait(false)
-                        && string.Equals(reader.GetString(0), "ABORTED", StringComparison.OrdinalIgnoreCase);
-                    await unit.CaptureWriteMarkAsync(results, token).ConfigureAwait(false);
-                    return aborted;
-                }
-            }
-        }, ct);
+        runner.RunAsync("FenceCrossShard", shards.PhysicalShardOf(id), transactional: false, (unit, token) =>
+            unit.WriteThenReadFirstRowAsync(
+                unit.CreateCommand(Fence).With("@Id", id).With("@Now", time.UtcNow()),
+                static reader => string.Equals(reader.GetString(0), "ABORTED", StringComparison.OrdinalIgnoreCase),
+                false,
+                token), ct);
 
     /// <summary>Deletes an unconfirmed phone claim (only this user's); true when it was there.</summary>
     public Task<bool> DeletePhoneClaimAsync(int homeShard, string phone, long userId, CancellationToken ct) =>

@@ -381,6 +381,8 @@ internal sealed class LocalGaleraNode
 
     private string ServerPidFile => Path.Combine(_folder, "server.pid");
 
+    private string ErrorLog => Path.Combine(_folder, "error.log");
+
     /// <summary>Starts the node's process under a watchdog and waits until it is Synced in a cluster of <paramref name="clusterSize"/> nodes.</summary>
     public async Task<TimeSpan> StartAsync(bool bootstrap, int clusterSize, CancellationToken ct)
     {
@@ -403,7 +405,7 @@ internal sealed class LocalGaleraNode
             $"--port={_ports.Client}",
             $"--bind-address={Address}",
             $"--pid-file={Path.Combine(_folder, "mysqld.pid")}",
-            $"--log-error={Path.Combine(_folder, "error.log")}",
+            $"--log-error={ErrorLog}",
             "--skip-name-resolve",
             "--character-set-server=utf8mb4",
             "--collation-server=utf8mb4_unicode_ci",
@@ -466,7 +468,7 @@ internal sealed class LocalGaleraNode
             }
             catch (InvalidOperationException ex)
             {
-                var failure = $"{ex.Message}{Environment.NewLine}{await TailAsync("error.log", ct).ConfigureAwait(false)}{Environment.NewLine}server output: {await TailAsync(LocalServer.OutputFile, ct).ConfigureAwait(false)}";
+                var failure = $"{ex.Message}{Environment.NewLine}{await LocalServer.TailOfFileAsync(ErrorLog, ct).ConfigureAwait(false)}{Environment.NewLine}server output: {await LocalServer.TailOfFileAsync(Path.Combine(_folder, LocalServer.OutputFile), ct).ConfigureAwait(false)}";
                 if (start == 1 && !ServerAlive())
                 {
                     firstFailure = failure;
@@ -481,12 +483,6 @@ internal sealed class LocalGaleraNode
     }
 
     private bool ServerAlive() => !File.Exists(ServerPidFile) || IsAlive(LocalServer.ReadPid(ServerPidFile));
-
-    private async Task<string> TailAsync(string file, CancellationToken ct)
-    {
-        var path = Path.Combine(_folder, file);
-        return File.Exists(path) ? string.Join('\n', (await File.ReadAllLinesAsync(path, ct).ConfigureAwait(false)).TakeLast(25)) : $"(no {file})";
-    }
 
     /// <summary>
     /// Runs the server once with <c>--wsrep-recover</c> on a data folder that has data: it reads the last committed

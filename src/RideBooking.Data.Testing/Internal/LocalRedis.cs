@@ -85,8 +85,7 @@ internal sealed class LocalRedis
             if (stopwatch.Elapsed > TimeSpan.FromSeconds(30) || (pid > 0 && !LocalServer.IsAlive(pid)))
             {
                 Kill(pid);
-                var text = File.Exists(log) ? await File.ReadAllTextAsync(log, cancellationToken).ConfigureAwait(false) : "(no log)";
-                throw new InvalidOperationException($"The throwaway redis-server {_binary} did not start on 127.0.0.1:{Port}:{Environment.NewLine}{Tail(text)}");
+                throw new InvalidOperationException($"The throwaway redis-server {_binary} did not start on 127.0.0.1:{Port}:{Environment.NewLine}{await LocalServer.TailOfFileAsync(log, cancellationToken).ConfigureAwait(false)}");
             }
 
             // Another redis-server started at the same moment may have bound this port first (ours then exits): only
@@ -247,11 +246,5 @@ internal sealed class LocalRedis
         {
             listener.Stop();
         }
-    }
-
-    private static string Tail(string text)
-    {
-        var lines = text.Split('\n');
-        return string.Join('\n', lines.Skip(Math.Max(0, lines.Length - 25)));
     }
 }

@@ -231,8 +231,7 @@ internal static class LocalServer
             {
                 // Never leave a server running on this folder before the next attempt starts another one on it.
                 Kill(serverPid);
-                var log = File.Exists(errorLog) ? await File.ReadAllTextAsync(errorLog, ct).ConfigureAwait(false) : "(no error log)";
-                throw new InvalidOperationException($"The throwaway server {binary} did not start on 127.0.0.1:{port}:{Environment.NewLine}{Tail(log)}");
+                throw new InvalidOperationException($"The throwaway server {binary} did not start on 127.0.0.1:{port}:{Environment.NewLine}{await TailOfFileAsync(errorLog, ct).ConfigureAwait(false)}");
             }
 
             try
@@ -277,10 +276,10 @@ internal static class LocalServer
     /// </summary>
     internal static void StartWatched(string folder, string pidFile, string binary, IEnumerable<string> arguments)
     {
-        const string Watchdog = """
+        const string Watchdog = $$"""
             exec </dev/null >/dev/null 2>&1
             owner="$1"; folder="$2"; pidfile="$3"; shift 3
-            "$@" >>"$folder/server.out" 2>&1 &
+            "$@" >>"$folder/{{OutputFile}}" 2>&1 &
             server=$!
             echo "$server" > "$pidfile"
             while kill -0 "$owner" 2>/dev/null && kill -0 "$server" 2>/dev/null; do sleep 1; done
@@ -452,11 +451,16 @@ internal static class LocalServer
         return (process.ExitCode, await stdout.ConfigureAwait(false) + await stderr.ConfigureAwait(false));
     }
 
+    /// <summary>The last 25 lines of a server's output or log, for an error message.</summary>
     private static string Tail(string text)
     {
         var lines = text.Split('\n');
         return string.Join('\n', lines.Skip(Math.Max(0, lines.Length - 25)));
     }
+
+    /// <summary>The last 25 lines of a file (a server's log), or a note that it does not exist.</summary>
+    internal static async Task<string> TailOfFileAsync(string path, CancellationToken ct) =>
+        File.Exists(path) ? Tail(await File.ReadAllTextAsync(path, ct).ConfigureAwait(false)) : $"(no {Path.GetFileName(path)})";
 }
 
 /// <summary>Which server a binary is and how it must be run.</summary>

@@ -27,6 +27,20 @@ public sealed class HealthCheckTests
         return Assert.Single(report.Entries, e => e.Key == RideBookingHealthChecksBuilderExtensions.DefaultName).Value;
     }
 
+    /// <summary>Checks every 250 ms until <paramref name="done"/> holds or <paramref name="timeout"/> has passed; returns the last check.</summary>
+    internal static async Task<HealthReportEntry> CheckUntilAsync(IServiceProvider services, Func<HealthReportEntry, bool> done, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        var entry = await CheckAsync(services);
+        while (!done(entry) && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(250);
+            entry = await CheckAsync(services);
+        }
+
+        return entry;
+    }
+
     /// <summary>The report, as text: what a health endpoint would show.</summary>
     internal static string Text(HealthReportEntry entry) =>
         entry.Status + ": " + entry.Description + " | " + string.Join("; ", entry.Data.Select(kv => $"{kv.Key}={kv.Value}"));
@@ -168,12 +182,7 @@ public sealed class ClusterHealthCheckTests(ClusterFixture fixture)
         await using var services = HealthCheckTests.Host(fixture.Cluster.Configure);
 
         // A replica whose replication an earlier test of the collection restarted may still be connecting to its primary.
-        var healthy = await HealthCheckTests.CheckAsync(services);
-        for (var attempt = 0; attempt < 120 && healthy.Status != HealthStatus.Healthy; attempt++)
-        {
-            await Task.Delay(250);
-            healthy = await HealthCheckTests.CheckAsync(services);
-        }
+        var healthy = await HealthCheckTests.CheckUntilAsync(services, e => e.Status == HealthStatus.Healthy, TimeSpan.FromSeconds(30));
 
         Assert.True(healthy.Status == HealthStatus.Healthy, HealthCheckTests.Text(healthy));
         for (var shard = 0; shard < ClusterFixture.ShardCount; shard++)
@@ -201,12 +210,7 @@ public sealed class ClusterHealthCheckTests(ClusterFixture fixture)
 
         // START REPLICA returns before the replica's threads run and report it: wait for the check to see it (bounded).
         await fixture.Cluster.WaitForReplicationAsync();
-        var back = await HealthCheckTests.CheckAsync(services);
-        for (var attempt = 0; attempt < 120 && back.Status != HealthStatus.Healthy; attempt++)
-        {
-            await Task.Delay(250);
-            back = await HealthCheckTests.CheckAsync(services);
-        }
+        var back = await HealthCheckTests.CheckUntilAsync(services, e => e.Status == HealthStatus.Healthy, TimeSpan.FromSeconds(30));
 
         Assert.True(back.Status == HealthStatus.Healthy, HealthCheckTests.Text(back));
     }
@@ -223,15 +227,15 @@ public sealed class ClusterHealthCheckTests(ClusterFixture fixture)
         await fixture.Cluster.SetReplicationDelayAsync(3, 0, TimeSpan.FromSeconds(30));
         try
         {
+            // Setting the delay restarts the replica, and START REPLICA returns before its threads run and report it:
+            // wait (bounded) until the check sees it replicating again, so that what follows is lag, not a stopped replica.
+            var restarted = await HealthCheckTests.CheckUntilAsync(services, e => e.Status == HealthStatus.Healthy, TimeSpan.FromSeconds(30));
+
+            Assert.True(restarted.Status == HealthStatus.Healthy, HealthCheckTests.Text(restarted));
+
             // A write the delayed replica holds back: its lag grows past the limit while it still replicates.
             await fixture.InsertUserAsync(3, "Lagging");
-            var deadline = DateTime.UtcNow.AddSeconds(60);
-            var lagging = await HealthCheckTests.CheckAsync(services);
-            while (lagging.Status == HealthStatus.Healthy && DateTime.UtcNow < deadline)
-            {
-                await Task.Delay(250);
-                lagging = await HealthCheckTests.CheckAsync(services);
-            }
+            var lagging = await HealthCheckTests.CheckUntilAsync(services, e => e.Status != HealthStatus.Healthy, TimeSpan.FromSeconds(60));
 
             Assert.True(lagging.Status == HealthStatus.Degraded, HealthCheckTests.Text(lagging));
             Assert.StartsWith("shard 3 replica 0 lags ", lagging.Description, StringComparison.Ordinal);

@@ -58,7 +58,7 @@ public sealed class RetryTests(DatabaseFixture db) : IClassFixture<DatabaseFixtu
         // information_schema.innodb_trx needs the PROCESS privilege: the administrator watches.
         await using (var observer = await db.OpenAdminAsync())
         {
-            await WaitForLockWaitAsync(observer);
+            await WaitForLockWaitAsync(observer, unit);
         }
 
         await other.ExecuteAsync("UPDATE retry_probe SET v = v + 100 WHERE id = 1", transaction: otherTx);
@@ -212,19 +212,27 @@ public sealed class RetryTests(DatabaseFixture db) : IClassFixture<DatabaseFixtu
         await killer.ExecuteAsync($"KILL {serverThread}");
     }
 
-    private static async Task WaitForLockWaitAsync(MySqlConnection observer)
+    /// <summary>
+    /// Waits until a transaction waits for a row lock. No timing is asserted: the bound only keeps a broken test from
+    /// hanging (on a busy machine the unit's second statement can take seconds to be sent).
+    /// </summary>
+    private static async Task WaitForLockWaitAsync(MySqlConnection observer, Task unit)
     {
-        for (var i = 0; i < 200; i++)
+        var stopwatch = System.Diagnostics.Stopwatch.StartNew();
+        while (await observer.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM information_schema.innodb_trx WHERE trx_state = 'LOCK WAIT'") == 0)
         {
-            var waiting = await observer.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM information_schema.innodb_trx WHERE trx_state = 'LOCK WAIT'");
-            if (waiting > 0)
+            if (unit.IsCompleted)
             {
-                return;
+                await unit;
+                throw new InvalidOperationException("The unit finished without waiting for the second row.");
+            }
+
+            if (stopwatch.Elapsed > TimeSpan.FromSeconds(120))
+            {
+                throw new TimeoutException("The unit never blocked on the second row.");
             }
 
             await Task.Delay(25);
         }
-
-        throw new TimeoutException("The unit never blocked on the second row.");
     }
 }
